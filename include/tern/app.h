@@ -1,0 +1,23 @@
+/* tern/app.h - the application object: config, routes, workers. */
+#ifndef TERN_APP_H
+#define TERN_APP_H
+
+#include "config.h"
+#include "route.h"
+
+/** Creates an app from config/tern.yaml, TERN_* variables and the command line.
+ *  Prints one line and exits 2 on a bad setting; prints help and exits 0 on --help. */
+tern_app *tern_app_new(int argc, char **argv);
+
+/** Creates an app from a ready config (copied); for tests and embedding. */
+tern_app *tern_app_new_with_config(const tern_config *cfg);
+
+/** The app's settings (read-only once tern_run starts). */
+const tern_config *tern_app_config(const tern_app *app);
+
+/** Runs the workers until SIGTERM/SIGINT, drains in-flight requests, frees the app.
+ *  Returns the process exit code (0 after a clean shutdown, 2 on bad routes or
+ *  start-up failures such as a busy port). */
+int tern_run(tern_app *app);
+
+#endif

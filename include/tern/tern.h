@@ -1,0 +1,18 @@
+/* tern/tern.h - the whole public API of tern. */
+#ifndef TERN_TERN_H
+#define TERN_TERN_H
+
+#include <jansson.h>
+
+#include "error.h"
+#include "config.h"
+#include "params.h"
+#include "route.h"
+#include "req.h"
+#include "task.h"
+#include "app.h"
+
+/** tern's version as "major.minor.patch". */
+const char *tern_version(void);
+
+#endif

@@ -1,0 +1,39 @@
+/* server/app_impl.h - the app object and its route records (internal). */
+#ifndef TERN_APP_IMPL_H
+#define TERN_APP_IMPL_H
+
+#include <h2o.h>
+
+#include "tern/app.h"
+#include "param_check.h"
+#include "router.h"
+
+/** A registered route: what the router hands back on a match. */
+typedef struct tern_route_rec {
+    tern_method method;
+    char *pattern;             /**< as declared, also the route label in logs */
+    tern_handler fn;
+    tern_route_opts opts;      /**< copy (strings still the caller's: static declarations) */
+    tern_param_set params;     /**< declared + inline-typed path parameters, compiled */
+    int status_code;           /**< success status (200 unless declared) */
+    char *owned_names[TERN_ROUTER_MAX_CAPTURES]; /**< names of undeclared path parameters */
+    size_t nowned;
+} tern_route_rec;
+
+typedef struct tern_worker tern_worker;
+
+/** The application. Read-only once the workers run. */
+struct tern_app {
+    tern_config cfg;
+    tern_router *router;
+    tern_route_rec **routes;
+    size_t nroutes, cap_routes;
+    char *route_error;         /**< first route registration failure (start-up refuses) */
+    h2o_globalconf_t h2o;      /**< shared by every worker's h2o context */
+    h2o_hostconf_t *hostconf;
+    SSL_CTX *ssl_ctx;          /**< TLS + HTTP/2 when a cert and key are configured */
+    tern_worker *workers;
+    int nworkers;
+};
+
+#endif

@@ -1,0 +1,40 @@
+/* server/log.c - leveled error log lines on stderr, one write(2) each so lines from
+ * several workers never interleave. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static volatile tern_log_level max_level = TERN_LOG_INFO;
+
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+void tern_log_set_level(tern_log_level level)
+{
+    max_level = level;
+}
+
+void tern_log(tern_log_level level, const char *fmt, ...)
+{
+    if (level > max_level)
+        return;
+    char line[1024];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    size_t n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%SZ ", &tm);
+    n += (size_t)snprintf(line + n, sizeof line - n, "tern[%s] ", level_names[level]);
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(line + n, sizeof line - n, fmt, ap);
+    va_end(ap);
+    n = k < 0 ? n : n + (size_t)k;
+    if (n > sizeof line - 2)
+        n = sizeof line - 2;
+    line[n++] = '\n';
+    ssize_t wr = write(STDERR_FILENO, line, n);
+    (void)wr; /* nowhere left to report a failing stderr */
+}

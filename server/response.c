@@ -1,0 +1,185 @@
+/* server/response.c - the handler-facing response API (status, headers, errors, raw
+ * bodies) and the h2o calls that send a response. */
+#include <string.h>
+
+#include "tern/error.h"
+#include "request.h"
+#include "response.h"
+
+const int tern__raw_marker = 0;
+
+/* JSON_COMPACT matches FastAPI's separators; real numbers print at full precision so
+ * a double survives the round trip. */
+#define JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(17))
+
+const char *tern__reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Unknown";
+    }
+}
+
+/* h2o keeps the generator pointer for the response's life; a final send never asks
+ * it for more, so one shared, empty generator serves every request. */
+static h2o_generator_t inline_generator = {NULL, NULL};
+
+int tern__sent_by_tern(const h2o_req_t *req)
+{
+    return req->_generator == &inline_generator;
+}
+
+void tern__send(h2o_req_t *req, int status, const char *ctype, size_t ctype_len, const char *body,
+                size_t len)
+{
+    req->res.status = status;
+    req->res.reason = tern__reason(status);
+    if (ctype)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ctype, ctype_len);
+    req->res.content_length = len;
+    h2o_start_response(req, &inline_generator);
+    h2o_iovec_t buf = h2o_iovec_init(body, len);
+    h2o_send(req, &buf, 1, H2O_SEND_STATE_FINAL);
+}
+
+size_t tern__send_json(h2o_req_t *req, int status, const json_t *j)
+{
+    size_t n = json_dumpb(j, NULL, 0, JSON_FLAGS);
+    char *body = h2o_mem_alloc_pool(&req->pool, n ? n : 1);
+    if (n)
+        json_dumpb(j, body, n, JSON_FLAGS);
+    tern__send(req, status, H2O_STRLIT("application/json"), body, n);
+    return n;
+}
+
+json_t *tern__detail(const char *detail)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "detail", json_string(detail ? detail : ""));
+    return o;
+}
+
+size_t tern__send_detail(h2o_req_t *req, int status, const char *detail)
+{
+    json_t *o = tern__detail(detail);
+    size_t n = tern__send_json(req, status, o);
+    json_decref(o);
+    return n;
+}
+
+void tern_set_status(tern_req *req, int status)
+{
+    if (status >= 100 && status <= 599)
+        req->status = status;
+}
+
+/* RFC 9110 token characters, for header names. */
+static bool is_tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+int tern_set_header(tern_req *req, const char *name, const char *value)
+{
+    size_t nl = name ? strlen(name) : 0, vl = value ? strlen(value) : 0;
+    if (!nl)
+        return -EINVAL;
+    for (size_t i = 0; i < nl; i++)
+        if (!is_tchar((unsigned char)name[i]))
+            return -EINVAL;
+    for (size_t i = 0; i < vl; i++) /* no header injection through CR/LF */
+        if (value[i] == '\r' || value[i] == '\n')
+            return -EINVAL;
+    tern_header_rec *h = tern_arena_alloc(&req->arena, sizeof(*h));
+    char *n = tern_arena_strndup(&req->arena, name, nl);
+    char *v = tern_arena_strndup(&req->arena, value, vl);
+    if (!h || !n || !v)
+        return TERN_ENOMEM;
+    for (size_t i = 0; i < nl; i++) /* h2o wants lower-case names (HTTP/2 requires it) */
+        n[i] = (char)(n[i] >= 'A' && n[i] <= 'Z' ? n[i] + 32 : n[i]);
+    h->name = n;
+    h->name_len = nl;
+    h->value = v;
+    h->value_len = vl;
+    h->next = req->headers;
+    req->headers = h;
+    return 0;
+}
+
+json_t *tern_error_json(tern_req *req, int status, json_t *detail)
+{
+    tern_set_status(req, status);
+    json_t *o = json_object();
+    json_object_set_new(o, "detail", detail ? detail : json_null());
+    return o;
+}
+
+json_t *tern_error(tern_req *req, int status, const char *detail)
+{
+    tern_set_status(req, status);
+    return tern__detail(detail);
+}
+
+json_t *tern_respond(tern_req *req, const char *content_type, const void *data, size_t len)
+{
+    char *copy = tern_arena_alloc(&req->arena, len ? len : 1);
+    if (!copy)
+        return NULL;
+    if (len)
+        memcpy(copy, data, len);
+    req->raw_ctype = tern_arena_strndup(&req->arena, content_type, strlen(content_type));
+    req->raw_body = copy;
+    req->raw_len = len;
+    return req->raw_ctype ? TERN_RAW : NULL;
+}
+
+json_t *tern_text(tern_req *req, const char *text)
+{
+    return tern_respond(req, "text/plain; charset=utf-8", text, strlen(text));
+}
+
+json_t *tern_html(tern_req *req, const char *html)
+{
+    return tern_respond(req, "text/html; charset=utf-8", html, strlen(html));
+}
+
+json_t *tern_error_from_code(tern_req *req, int code)
+{
+    switch (code) {
+    case TERN_ETIMEDOUT:
+        return tern_error(req, 504, "Request timed out");
+    case TERN_EUNAVAILABLE:
+        return tern_error(req, 503, tern_errmsg()[0] ? tern_errmsg() : "Service Unavailable");
+    case TERN_ECANCELED:
+        return tern_error(req, 499, "Client Closed Request");
+    default:
+        return tern_error(req, 500, "Internal Server Error");
+    }
+}

@@ -1,0 +1,224 @@
+/* tests/support/service.c - see service.h. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "service.h"
+
+int svc_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void print_log(const svc *s)
+{
+    FILE *f = fopen(s->log_path, "r");
+    if (!f)
+        return;
+    char line[512];
+    fprintf(stderr, "---- %s ----\n", s->log_path);
+    while (fgets(line, sizeof line, f))
+        fputs(line, stderr);
+    fclose(f);
+}
+
+int svc_start(svc *s, const char *bin, const char *const *args, const char *const *env,
+              const char *ready_path)
+{
+    memset(s, 0, sizeof(*s));
+    if (!bin)
+        bin = getenv("TERN_SERVICE_BIN");
+    if (!bin) {
+        fprintf(stderr, "TERN_SERVICE_BIN is not set\n");
+        return -1;
+    }
+    s->port = svc_free_port();
+    snprintf(s->base, sizeof s->base, "http://127.0.0.1:%d", s->port);
+    snprintf(s->log_path, sizeof s->log_path, "/tmp/tern-test-%d-%d.log", (int)getpid(), s->port);
+    char port[16];
+    snprintf(port, sizeof port, "%d", s->port);
+    const char *argv[64] = {bin, "--host", "127.0.0.1", "--port", port};
+    int argc = 5;
+    for (int i = 0; args && args[i] && argc < 62; i++)
+        argv[argc++] = args[i];
+    argv[argc] = NULL;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int fd = open(s->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        for (int i = 0; env && env[i]; i++)
+            putenv((char *)env[i]);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    s->pid = pid;
+    double until = now_s() + 10;
+    while (now_s() < until) {
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            s->pid = 0;
+            fprintf(stderr, "server exited during start-up (status %d)\n", st);
+            print_log(s);
+            return -1;
+        }
+        http_resp r;
+        if (http_request(s, "GET", ready_path ? ready_path : "/", NULL, NULL, 1.0, &r) == 0) {
+            http_resp_free(&r);
+            return 0;
+        }
+        http_resp_free(&r);
+        usleep(20000);
+    }
+    print_log(s);
+    svc_stop(s, SIGKILL, 2);
+    return -1;
+}
+
+int svc_stop(svc *s, int sig, double timeout_s)
+{
+    if (!s->pid)
+        return -1;
+    kill(s->pid, sig);
+    double until = now_s() + timeout_s;
+    int st = 0;
+    while (now_s() < until) {
+        pid_t r = waitpid(s->pid, &st, WNOHANG);
+        if (r == s->pid) {
+            s->pid = 0;
+            if (WIFEXITED(st))
+                return WEXITSTATUS(st);
+            return 128 + WTERMSIG(st);
+        }
+        usleep(10000);
+    }
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, &st, 0);
+    s->pid = 0;
+    print_log(s);
+    return -1;
+}
+
+typedef struct buf {
+    char *p;
+    size_t n;
+} buf;
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    buf *b = ud;
+    size_t k = size * nmemb;
+    char *p = realloc(b->p, b->n + k + 1);
+    if (!p)
+        return 0;
+    memcpy(p + b->n, ptr, k);
+    b->n += k;
+    p[b->n] = '\0';
+    b->p = p;
+    return k;
+}
+
+int http_request(const svc *s, const char *method, const char *path, const char *body,
+                 const char *const *headers, double timeout_s, http_resp *r)
+{
+    memset(r, 0, sizeof(*r));
+    CURL *c = curl_easy_init();
+    if (!c)
+        return -1;
+    char url[1024];
+    snprintf(url, sizeof url, "%s%s", s->base, path);
+    buf b = {0}, h = {0};
+    struct curl_slist *hl = NULL;
+    for (int i = 0; headers && headers[i]; i++)
+        hl = curl_slist_append(hl, headers[i]);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (!strcmp(method, "HEAD"))
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    if (body)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000));
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+    r->curl_code = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &r->total_s);
+    r->body = b.p ? b.p : strdup("");
+    r->len = b.n;
+    r->headers = h.p ? h.p : strdup("");
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(c);
+    return r->curl_code == CURLE_OK ? 0 : -1;
+}
+
+int http_get(const svc *s, const char *path, http_resp *r)
+{
+    return http_request(s, "GET", path, NULL, NULL, 10.0, r);
+}
+
+const char *http_header(const http_resp *r, const char *name, char *out, size_t n)
+{
+    size_t nl = strlen(name);
+    for (const char *p = r->headers; p && *p;) {
+        const char *eol = strstr(p, "\r\n");
+        if (!eol)
+            eol = p + strlen(p);
+        if ((size_t)(eol - p) > nl && p[nl] == ':' && strncasecmp(p, name, nl) == 0) {
+            const char *v = p + nl + 1;
+            while (*v == ' ')
+                v++;
+            size_t vl = (size_t)(eol - v);
+            if (vl >= n)
+                vl = n - 1;
+            memcpy(out, v, vl);
+            out[vl] = '\0';
+            return out;
+        }
+        p = *eol ? eol + 2 : eol;
+    }
+    return NULL;
+}
+
+void http_resp_free(http_resp *r)
+{
+    free(r->body);
+    free(r->headers);
+    r->body = r->headers = NULL;
+}
