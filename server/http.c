@@ -109,6 +109,10 @@ static tern_req *req_get(tern_worker *w)
     memset(req, 0, offsetof(tern_req, arena_inline));
     tern_arena_init(&req->arena, req->arena_inline, sizeof req->arena_inline);
     req->worker = w;
+    req->live_next = w->live;
+    if (w->live)
+        w->live->live_prev = req;
+    w->live = req;
     w->live_reqs++;
     return req;
 }
@@ -116,6 +120,12 @@ static tern_req *req_get(tern_worker *w)
 static void req_put(tern_req *req)
 {
     tern_worker *w = req->worker;
+    if (req->live_prev)
+        req->live_prev->live_next = req->live_next;
+    else
+        w->live = req->live_next;
+    if (req->live_next)
+        req->live_next->live_prev = req->live_prev;
     tern_arena_reset(&req->arena);
     req->pool_next = w->free_reqs;
     w->free_reqs = req;
@@ -154,7 +164,10 @@ static void respond(tern_req *req, json_t *res)
     req->guard->req = NULL; /* disarm before h2o_send, which may free the pool at once */
     int status = req->status ? req->status : req->route->status_code;
     size_t n;
-    if (req->scope.timed_out) {
+    if (req->shutting_down) {
+        status = 503;
+        n = tern__send_detail(hreq, status, "Server shutting down");
+    } else if (req->scope.timed_out) {
         status = 504;
         n = tern__send_detail(hreq, status, "Request timed out");
     } else if (!res) {

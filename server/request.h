@@ -61,6 +61,8 @@ struct tern_req {
     tern_defer_rec *defers;
     uint64_t start_ns;
     tern_req *pool_next;
+    tern_req *live_next, *live_prev; /**< the worker's list of requests in flight */
+    bool shutting_down;              /**< cancelled by the end of a drain: answer 503 */
     _Alignas(16) unsigned char arena_inline[TERN_REQ_ARENA_INLINE];
 };
 

@@ -82,8 +82,7 @@ static void on_conn_close(uv_handle_t *h)
         c->next->prev = c->prev;
     free(c);
     w->connections--;
-    if (w->drain_done && w->connections == 0)
-        final_close(w);
+    tern_worker_check_drained(w);
 }
 
 static void free_handle(uv_handle_t *h)
@@ -143,24 +142,32 @@ static void finish_drain(tern_worker *w)
         return;
     w->drain_done = true;
     uv_timer_stop(&w->drain_timer);
-    if (w->connections == 0)
-        final_close(w);
-    else
-        close_idle_connections(w);
+    close_idle_connections(w);
 }
 
 void tern_worker_check_drained(tern_worker *w)
 {
-    if (w->stopping && !w->drain_done && w->live_reqs == 0 && w->unwritten == 0)
+    if (!w->stopping)
+        return;
+    if (!w->drain_done && w->live_reqs == 0 && w->unwritten == 0)
         finish_drain(w);
+    /* the loop may stop once no request runs and no connection is left */
+    if (w->drain_done && !w->closed && w->live_reqs == 0 && w->connections == 0)
+        final_close(w);
 }
 
 static void on_drain_timeout(uv_timer_t *t)
 {
     tern_worker *w = t->data;
-    tern_log_warn("worker %d: drain timeout, %u request(s) still running: closing", w->id,
+    tern_log_warn("worker %d: drain timeout, cancelling %u request(s) still running", w->id,
                   w->live_reqs);
+    /* handlers see TERN_ECANCELED at their next wait; their clients get 503 */
+    for (tern_req *req = w->live; req; req = req->live_next) {
+        req->shutting_down = true;
+        tern_scope_cancel(&req->scope);
+    }
     finish_drain(w);
+    tern_worker_check_drained(w);
 }
 
 static void on_stop(uv_async_t *a)
@@ -177,6 +184,7 @@ static void on_stop(uv_async_t *a)
 
 static void final_close(tern_worker *w)
 {
+    w->closed = true;
     uv_close((uv_handle_t *)&w->stop_async, NULL);
     uv_close((uv_handle_t *)&w->drain_timer, NULL);
     tern_alog_close(&w->alog);

@@ -38,9 +38,11 @@ struct tern_worker {
     unsigned unwritten;            /**< responses handed to h2o and not yet finished by it */
     uint64_t served;               /**< responses sent */
     struct tern_req *free_reqs;    /**< pooled request objects */
+    struct tern_req *live;         /**< requests in flight (to cancel them when a drain times out) */
     struct client_conn *conns;     /**< open connections (to close them at the end of a drain) */
     bool stopping;
     bool drain_done;
+    bool closed;
 };
 
 /** Opens the worker's listening socket on the configured host/port (SO_REUSEPORT).
