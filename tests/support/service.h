@@ -12,6 +12,8 @@ typedef struct svc {
     int port;
     char base[64];       /**< "http://127.0.0.1:PORT" */
     char log_path[256];  /**< its stdout+stderr */
+    int tls;             /**< started with TERN_TLS_CERT: talk https, trust any certificate */
+    int exit_status;     /**< when it exited during start-up: its exit code (else -1) */
 } svc;
 
 /** A response read by http_request. */
