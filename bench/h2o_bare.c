@@ -4,7 +4,8 @@
  *
  *   GET /json       -> {"message":"Hello, World!"}   application/json
  *   GET /plaintext  -> Hello, World!                 text/plain
- *   anything else   -> 404 (405 for a non-GET on a known path)
+ *   HEAD on those   -> the same headers, no body
+ *   anything else   -> 404 (405 for other methods on a known path)
  *
  * Every response carries Server, Date (added by h2o) and Content-Length;
  * HTTP/1.1 keep-alive and pipelining are h2o's own. No access log.
@@ -101,8 +102,10 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         h2o_send_error_404(req, "Not Found", "not found\n", 0);
         return 0;
     }
-    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"))) {
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("GET"));
+    /* HEAD: h2o sends the headers of the GET response and drops the body */
+    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) &&
+        !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) {
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("GET, HEAD"));
         h2o_send_error_405(req, "Method Not Allowed", "method not allowed\n", H2O_SEND_ERROR_KEEP_HEADERS);
         return 0;
     }
@@ -291,7 +294,7 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 
 static int parse_args(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value, except --help */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
@@ -312,7 +315,6 @@ static int parse_args(int argc, char **argv)
             usage(stderr);
             return -1;
         }
-        i++;
     }
 
     memset(&opts.addr, 0, sizeof(opts.addr));

@@ -15,12 +15,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <yaml.h>
@@ -37,6 +37,8 @@
 #define NAME_MAX_LEN 96
 /* Room for the "why" part of an error (what was expected and what came instead). */
 #define WHY_LEN 256
+/* Room for the "where" part: "env NAME", "flag --name" or a file path and line. */
+#define WHERE_LEN 512
 
 /* ---------------------------------------------------------------------------------
  * The table
@@ -51,34 +53,33 @@ typedef struct enum_name {
 } enum_name;
 
 typedef struct setting {
-    const char *key;      /* path as written in YAML: "limits.body_bytes" */
+    const char *key; /* path as written in YAML: "limits.body_bytes" */
     kind kind;
-    size_t offset;        /* of the field in tern_config; its type is checked by the macros */
-    const char *def;      /* default, in the same text form a user would write */
-    int64_t min, max;     /* numbers: allowed range, inclusive */
-    bool auto_cpus;       /* KIND_INT: "auto" means one per CPU (clamped to the range) */
-    const enum_name *names;            /* KIND_ENUM: accepted words, {0}-terminated */
-    const char *(*check)(const char *); /* KIND_STRING: NULL when fine, else what's expected */
-    const char *metavar;  /* word shown after the flag in --help; NULL: by kind */
-    const char *help;     /* one line for --help */
+    size_t offset;          /* of its field in tern_config; the row macros check the type */
+    const char *def;        /* default, in the text form a user would write */
+    int64_t min, max;       /* numbers: allowed range, inclusive */
+    bool auto_cpus;         /* KIND_INT: "auto" means one per CPU (clamped to the range) */
+    const enum_name *names; /* KIND_ENUM: accepted words, {0}-terminated */
+    const char *(*check)(const char *); /* KIND_STRING: NULL when fine, else what is expected */
+    const char *metavar;                /* word after the flag in --help; NULL: one by kind */
+    const char *help;                   /* one line for --help */
 } setting;
 
 /* Field offsets with a compile-time type check: a row whose kind does not match its
  * field's type fails to build instead of scribbling over a neighbour. _Generic does not
  * evaluate its operand, so the null pointer is never dereferenced. */
-#define TYPED_OFFSET(m, type) _Generic(((tern_config *)0)->m, type: offsetof(tern_config, m))
-/* Enum fields differ in type but are all written as an int. */
-#define INT_SIZED_OFFSET(m)                                                                   \
-    (offsetof(tern_config, m) + 0 * sizeof(char[sizeof(((tern_config *)0)->m) == sizeof(int) \
-                                                     ? 1                                      \
-                                                     : -1]))
+#define TYPED_OFFSET(m, type) _Generic(((tern_config *)0)->m, type : offsetof(tern_config, m))
+/* Enum fields differ in type but are all written as an int; an enum field that is not
+ * int-sized makes a negative array size and stops the build. */
+#define INT_SIZED(m) (0 * sizeof(char[sizeof(((tern_config *)0)->m) == sizeof(int) ? 1 : -1]))
 
 #define INT(m) .kind = KIND_INT, .offset = TYPED_OFFSET(m, int)
 #define SIZE(m) .kind = KIND_SIZE, .offset = TYPED_OFFSET(m, size_t)
 #define MS(m) .kind = KIND_MS, .offset = TYPED_OFFSET(m, uint64_t)
 #define STRING(m) .kind = KIND_STRING, .offset = TYPED_OFFSET(m, char *)
 #define BOOL(m) .kind = KIND_BOOL, .offset = TYPED_OFFSET(m, bool)
-#define ENUM(m, n) .kind = KIND_ENUM, .offset = INT_SIZED_OFFSET(m), .names = (n)
+#define ENUM(m, n)                                                                                 \
+    .kind = KIND_ENUM, .offset = offsetof(tern_config, m) + INT_SIZED(m), .names = (n)
 
 static const char *check_ip(const char *text);
 static const char *check_header_value(const char *text);
@@ -118,8 +119,8 @@ static const setting settings[] = {
      .help = "largest request header block (431 beyond)"},
     {"limits.connections", INT(max_connections), .def = "10000", .min = 1, .max = 1000000,
      .help = "open connections per worker"},
-    {"limits.header_timeout_ms", MS(header_timeout_ms), .def = "10000", .min = 1,
-     .max = 3600000, .help = "time to receive a request's headers; also keep-alive idle time"},
+    {"limits.header_timeout_ms", MS(header_timeout_ms), .def = "10000", .min = 1, .max = 3600000,
+     .help = "time to receive a request's headers; also keep-alive idle time"},
     {"request_timeout_ms", MS(request_timeout_ms), .def = "10000", .min = 1, .max = 3600000,
      .help = "per-request deadline (504 beyond)"},
     {"drain_timeout_ms", MS(drain_timeout_ms), .def = "25000", .min = 0, .max = 3600000,
@@ -128,8 +129,7 @@ static const setting settings[] = {
      .help = "usable stack per coroutine"},
     {"coroutine.max", INT(max_coroutines), .def = "10000", .min = 1, .max = 1000000,
      .help = "live coroutines per worker (503 beyond)"},
-    {"access_log", ENUM(access_log, access_log_names), .def = "plain",
-     .help = "access log format"},
+    {"access_log", ENUM(access_log, access_log_names), .def = "plain", .help = "access log format"},
     {"log_level", ENUM(log_level, log_level_names), .def = "info",
      .help = "least severe error-log messages that are written"},
 };
@@ -142,8 +142,10 @@ static const setting settings[] = {
 
 /* Writes a one-line message into err (when there is room) and returns -1, so callers
  * can `return fail(...)`. */
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen,
-                                                      const char *fmt, ...)
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
     if (err && errlen) {
         va_list ap;
@@ -222,8 +224,8 @@ typedef struct unit {
 } unit;
 
 static const unit size_units[] = {
-    {"", 1},      {"b", 1},     {"k", KIB},   {"kb", KIB},  {"kib", KIB}, {"m", MIB},
-    {"mb", MIB},  {"mib", MIB}, {"g", GIB},   {"gb", GIB},  {"gib", GIB}, {0},
+    {"", 1},     {"b", 1},     {"k", KIB}, {"kb", KIB}, {"kib", KIB}, {"m", MIB},
+    {"mb", MIB}, {"mib", MIB}, {"g", GIB}, {"gb", GIB}, {"gib", GIB}, {0},
 };
 
 static const unit ms_units[] = {
@@ -274,16 +276,14 @@ static bool read_scaled(const char *text, const unit *units, int64_t *out)
 
 static int cpu_count(void)
 {
-    /* The affinity mask, not the machine's CPU count: a container pinned to two CPUs
-     * should run two workers. Asked through the raw system call because <sched.h>
-     * resolves to server/scheduler.h on tern's include path. */
-    unsigned long mask[1024 / (8 * sizeof(unsigned long))];
-    long got = syscall(SYS_sched_getaffinity, 0, sizeof mask, mask), n = 0;
+    cpu_set_t set;
+    long n;
 
-    for (long i = 0; got > 0 && i < got / (long)sizeof mask[0]; i++)
-        n += __builtin_popcountl(mask[i]);
-    if (n <= 0)
-        n = sysconf(_SC_NPROCESSORS_ONLN);
+    /* The affinity mask, not the machine's CPU count: a container pinned to two CPUs
+     * should run two workers. */
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
+    n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 && n < INT32_MAX ? (int)n : 1;
 }
 
@@ -352,27 +352,36 @@ static void expected_number(const setting *s, char *buf, size_t n)
     }
 }
 
+/* The number in text (already trimmed into buf), without the range check. */
+static bool read_number(const setting *s, const char *buf, int64_t *out)
+{
+    const char *p = buf;
+    bool negative = *p == '-';
+
+    if (s->auto_cpus && strcasecmp(buf, "auto") == 0) {
+        int cpus = cpu_count();
+        *out = cpus < s->min ? s->min : cpus > s->max ? s->max : cpus;
+        return true;
+    }
+    if (s->kind != KIND_INT)
+        return read_scaled(buf, s->kind == KIND_SIZE ? size_units : ms_units, out);
+    p += negative; /* only ints take a sign: "-1" is no size or duration */
+    if (!read_digits(&p, out) || *p != '\0')
+        return false;
+    *out = negative ? -*out : *out;
+    return true;
+}
+
 static int parse_number(const setting *s, const char *text, value *v, char *why, size_t n)
 {
+    static const char *const noun[] = {
+        [KIND_INT] = "a number",
+        [KIND_SIZE] = "a size",
+        [KIND_MS] = "milliseconds",
+    };
     char buf[64], shown[80], what[96], lo[32], hi[32];
-    bool ok = trimmed(text, buf, sizeof buf);
-    const char *p = buf;
-    bool negative = false;
 
-    if (ok && s->auto_cpus && strcasecmp(buf, "auto") == 0) {
-        int cpus = cpu_count();
-        v->i = cpus < s->min ? s->min : cpus > s->max ? s->max : cpus;
-        return 0;
-    }
-    if (ok && s->kind == KIND_INT) {
-        negative = *p == '-';
-        p += negative;
-        ok = read_digits(&p, &v->i) && *p == '\0';
-        v->i = negative ? -v->i : v->i;
-    } else if (ok) {
-        ok = read_scaled(buf, s->kind == KIND_SIZE ? size_units : ms_units, &v->i);
-    }
-    if (!ok) {
+    if (!trimmed(text, buf, sizeof buf) || !read_number(s, buf, &v->i)) {
         expected_number(s, what, sizeof what);
         snprintf(why, n, "expected %s, got %s", what, quote(text, shown, sizeof shown));
         return -1;
@@ -380,10 +389,8 @@ static int parse_number(const setting *s, const char *text, value *v, char *why,
     if (v->i < s->min || v->i > s->max) {
         format_number(s, s->min, lo, sizeof lo);
         format_number(s, s->max, hi, sizeof hi);
-        snprintf(why, n, "expected %s from %s to %s, got %s",
-                 s->kind == KIND_SIZE ? "a size" : s->kind == KIND_MS ? "milliseconds"
-                                                                      : "a number",
-                 lo, hi, quote(text, shown, sizeof shown));
+        snprintf(why, n, "expected %s from %s to %s, got %s", noun[s->kind], lo, hi,
+                 quote(text, shown, sizeof shown));
         return -1;
     }
     return 0;
@@ -724,7 +731,7 @@ static void describe(const origin *o, const char *key, char *buf, size_t n)
 
 static int apply(loader *ld, const setting *s, const char *text, const origin *o)
 {
-    char why[WHY_LEN], where[NAME_MAX_LEN + 128];
+    char why[WHY_LEN], where[WHERE_LEN];
     value v;
 
     if (parse_value(s, text, &v, why, sizeof why) != 0) {
@@ -738,11 +745,12 @@ static int apply(loader *ld, const setting *s, const char *text, const origin *o
 }
 
 /* An error about a key at a place, without a value to parse. */
-__attribute__((format(printf, 4, 5))) static int fail_at(loader *ld, const char *key,
-                                                         const origin *o, const char *fmt,
-                                                         ...)
+static int fail_at(loader *ld, const char *key, const origin *o, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail_at(loader *ld, const char *key, const origin *o, const char *fmt, ...)
 {
-    char where[NAME_MAX_LEN + 128], what[WHY_LEN];
+    char where[WHERE_LEN], what[WHY_LEN];
     va_list ap;
 
     va_start(ap, fmt);
@@ -760,7 +768,7 @@ typedef struct yaml_reader {
     loader *ld;
     const char *path;
     yaml_parser_t parser;
-    yaml_event_t event;                 /* the current event; deleted before the next */
+    yaml_event_t event;                /* the current event; deleted before the next */
     unsigned long line_of[N_SETTINGS]; /* where each key was set in this file, 0 = not */
 } yaml_reader;
 
@@ -777,10 +785,9 @@ static int next_event(yaml_reader *r)
     memset(&r->event, 0, sizeof r->event);
     if (yaml_parser_parse(&r->parser, &r->event))
         return 0;
-    return fail(r->ld->err, r->ld->errlen, "config: %s line %lu: not valid YAML: %s%s%s",
-                r->path, (unsigned long)p->problem_mark.line + 1,
-                p->problem ? p->problem : "unknown error", p->context ? " " : "",
-                p->context ? p->context : "");
+    return fail(r->ld->err, r->ld->errlen, "config: %s line %lu: not valid YAML: %s%s%s", r->path,
+                (unsigned long)p->problem_mark.line + 1, p->problem ? p->problem : "unknown error",
+                p->context ? " " : "", p->context ? p->context : "");
 }
 
 /* An empty, "~" or "null" plain scalar: YAML's way of writing nothing. */
@@ -817,8 +824,7 @@ static int read_leaf(yaml_reader *r, const setting *s, unsigned long key_line)
     const char *text;
 
     if (r->event.type != YAML_SCALAR_EVENT)
-        return fail_at(r->ld, s->key, &o, "expected a single value, got %s",
-                       event_what(&r->event));
+        return fail_at(r->ld, s->key, &o, "expected a single value, got %s", event_what(&r->event));
     text = (const char *)r->event.data.scalar.value;
     if (strlen(text) != r->event.data.scalar.length)
         return fail_at(r->ld, s->key, &o, "the value contains a NUL byte");
@@ -856,13 +862,17 @@ static int read_entry(yaml_reader *r, const char *prefix)
     char path[NAME_MAX_LEN + 2], hint[NAME_MAX_LEN + 32];
     unsigned long line = event_line(r);
     origin o = {.src = FROM_FILE, .name = r->path, .line = line};
+    const char *key;
     const setting *s;
 
     if (r->event.type != YAML_SCALAR_EVENT)
         return fail(r->ld->err, r->ld->errlen, "config: %s line %lu: expected a key name, got %s",
                     r->path, line, event_what(&r->event));
-    snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "",
-             (const char *)r->event.data.scalar.value);
+    key = (const char *)r->event.data.scalar.value;
+    if (strlen(key) != r->event.data.scalar.length) /* "port\0junk" must not be "port" */
+        return fail(r->ld->err, r->ld->errlen, "config: %s line %lu: a key contains a NUL byte",
+                    r->path, line);
+    snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", key);
     s = find_setting(path);
     if (!s && !is_group(path)) {
         suggestion(path, "", hint, sizeof hint);
@@ -897,8 +907,8 @@ static int read_document(yaml_reader *r)
             return -1;
     } else if (!(r->event.type == YAML_SCALAR_EVENT && is_null_scalar(&r->event))) {
         return fail(r->ld->err, r->ld->errlen,
-                    "config: %s line %lu: expected a mapping of keys like \"port: 8080\"",
-                    r->path, event_line(r));
+                    "config: %s line %lu: expected a mapping of keys like \"port: 8080\"", r->path,
+                    event_line(r));
     }
     return next_event(r); /* the document's end */
 }
@@ -914,8 +924,8 @@ static int read_stream(yaml_reader *r)
         return -1;
     if (r->event.type != YAML_STREAM_END_EVENT)
         return fail(r->ld->err, r->ld->errlen,
-                    "config: %s line %lu: expected one YAML document, found another",
-                    r->path, event_line(r));
+                    "config: %s line %lu: expected one YAML document, found another", r->path,
+                    event_line(r));
     return 0;
 }
 
@@ -1044,8 +1054,8 @@ static int unknown_flag(loader *ld, const char *arg, size_t len)
         key[i] = arg[2 + i] == '-' ? '_' : arg[2 + i];
     key[n] = '\0';
     suggestion(key, "--", hint, sizeof hint);
-    return fail(ld->err, ld->errlen, "config: unknown flag %.*s%s (see --help)", (int)len + 2,
-                arg, hint);
+    return fail(ld->err, ld->errlen, "config: unknown flag %.*s%s (see --help)", (int)len + 2, arg,
+                hint);
 }
 
 /* The value of the flag at argv[*i]: after "=", else the next argument, which must not
@@ -1062,8 +1072,8 @@ static int flag_value(loader *ld, int argc, char **argv, int *i, size_t len, con
         *out = argv[++*i];
         return 0;
     }
-    return fail(ld->err, ld->errlen, "config: flag %s needs a value (%s VALUE or %s=VALUE)",
-                arg, arg, arg);
+    return fail(ld->err, ld->errlen, "config: flag %s needs a value (%s VALUE or %s=VALUE)", arg,
+                arg, arg);
 }
 
 /* Reads the flag at argv[*i], and its value, advancing *i past what it used. */
@@ -1081,7 +1091,8 @@ static int read_flag(loader *ld, int argc, char **argv, int *i, flag *f)
     if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0')
         return fail(ld->err, ld->errlen,
                     "config: unexpected argument \"%s\"; settings are flags like --port=8080 "
-                    "(see --help)", arg);
+                    "(see --help)",
+                    arg);
     len = strcspn(name, "=");
     f->from = (origin){.src = FROM_FLAG, .name = arg, .namelen = len + 2};
     if (flag_is(name, len, "help"))
@@ -1155,7 +1166,7 @@ static int check_tls(loader *ld)
     const setting *cert = find_setting("tls.cert"), *key = find_setting("tls.key");
     bool has_cert = ld->c->tls_cert[0] != '\0', has_key = ld->c->tls_key[0] != '\0';
     const setting *set = has_cert ? cert : key, *unset = has_cert ? key : cert;
-    char where[NAME_MAX_LEN + 128];
+    char where[WHERE_LEN];
 
     if (has_cert == has_key)
         return 0;
@@ -1232,7 +1243,7 @@ int tern_config_load(tern_config *c, int argc, char **argv, char *err, size_t er
 static void metavar(const setting *s, char *buf, size_t n)
 {
     static const char *const by_kind[] = {
-        [KIND_INT] = "N", [KIND_SIZE] = "SIZE", [KIND_MS] = "MS",
+        [KIND_INT] = "N",       [KIND_SIZE] = "SIZE", [KIND_MS] = "MS",
         [KIND_STRING] = "TEXT", [KIND_BOOL] = "BOOL", [KIND_ENUM] = "",
     };
 
@@ -1263,13 +1274,13 @@ static void range_note(const setting *s, char *buf, size_t n)
 
 static void usage_setting(FILE *f, const setting *s)
 {
-    char flag[NAME_MAX_LEN + 64], mv[64], env[NAME_MAX_LEN], range[96];
+    char head[NAME_MAX_LEN + 64], mv[64], env[NAME_MAX_LEN], range[96];
 
     metavar(s, mv, sizeof mv);
-    snprintf(flag, sizeof flag, "--%s %s", s->key, mv);
+    snprintf(head, sizeof head, "--%s %s", s->key, mv);
     env_name(s->key, env, sizeof env);
     range_note(s, range, sizeof range);
-    fprintf(f, "  %-34s env %-30s default %s\n", flag, env, *s->def ? s->def : "\"\"");
+    fprintf(f, "  %-34s env %-30s default %s\n", head, env, *s->def ? s->def : "\"\"");
     fprintf(f, "        %s%s\n", s->help, range);
 }
 

@@ -94,19 +94,20 @@ tern_coro *tern_coro_new(tern_stack_pool *pool, tern_coro_fn fn, void *arg)
      * thread does. */
     __asm__ volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(mxcsr), "=m"(fpucw));
     f[0] = (uint64_t)mxcsr | (uint64_t)fpucw << 32;
-    f[1] = 0;                            /* r15 */
-    f[2] = 0;                            /* r14 */
+    f[1] = 0;                              /* r15 */
+    f[2] = 0;                              /* r14 */
     f[3] = (uint64_t)(uintptr_t)coro_main; /* r13: the C entry */
-    f[4] = (uint64_t)(uintptr_t)co;      /* r12: its argument */
-    f[5] = 0;                            /* rbx */
-    f[6] = 0;                            /* rbp: ends frame-pointer walks */
+    f[4] = (uint64_t)(uintptr_t)co;        /* r12: its argument */
+    f[5] = 0;                              /* rbx */
+    f[6] = 0;                              /* rbp: ends frame-pointer walks */
     f[7] = (uint64_t)(uintptr_t)tern__coro_trampoline;
 #else
     uint64_t *f = (uint64_t *)co - 20;
+    /* x21-x28 and d8-d15 start at 0; x29 = 0 ends frame-pointer walks. */
     for (int i = 0; i < 20; i++)
-        f[i] = 0; /* x21-x28, d8-d15, and x29 = 0 ends frame-pointer walks */
-    f[0] = (uint64_t)(uintptr_t)co;        /* x19: the entry's argument */
-    f[1] = (uint64_t)(uintptr_t)coro_main; /* x20: the C entry */
+        f[i] = 0;
+    f[0] = (uint64_t)(uintptr_t)co;                     /* x19: the entry's argument */
+    f[1] = (uint64_t)(uintptr_t)coro_main;              /* x20: the C entry */
     f[11] = (uint64_t)(uintptr_t)tern__coro_trampoline; /* x30 */
 #endif
     co->sp = f;

@@ -92,6 +92,8 @@ tern__ctx_switch_local:
     .cfi_restore d13
     .cfi_restore d14
     .cfi_restore d15
+    /* ret, not br x30: return sites carry no BTI landing pad, and only ret is exempt
+     * from BTI checks on guarded pages. */
     ret
     .cfi_endproc
     .size   tern__ctx_switch, . - tern__ctx_switch

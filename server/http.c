@@ -252,11 +252,12 @@ int tern__on_req(h2o_handler_t *self, h2o_req_t *hreq)
 
     int method = tern_method_parse(hreq->method.base, hreq->method.len);
     tern_route_match m;
-    int rc = tern_router_match(app->router, method < 0 ? TERN_GET : (tern_method)method,
+    /* an unknown method matches no route but still learns which methods the path has */
+    int rc = tern_router_match(app->router, method < 0 ? TERN_METHOD_COUNT : (tern_method)method,
                                hreq->path.base, path_len, &m);
     if (rc == -ENOENT)
         return answer_detail(w, hreq, path_len, 404, "Not Found", start_ns);
-    if (rc == -ENOTSUP || method < 0) {
+    if (rc == -ENOTSUP) {
         add_allow(hreq, m.allowed);
         return answer_detail(w, hreq, path_len, 405, "Method Not Allowed", start_ns);
     }

@@ -380,8 +380,11 @@ static size_t py_repr(char *out, const char *s)
     for (size_t i = 0; i < len;) {
         uint32_t cp;
         size_t k = utf8_next(u + i, len - i, &cp);
-        const char *esc = cp == '\\' ? "\\\\" : cp == '\t' ? "\\t" : cp == '\n' ? "\\n"
-                        : cp == '\r' ? "\\r" : NULL;
+        const char *esc = cp == '\\'   ? "\\\\"
+                          : cp == '\t' ? "\\t"
+                          : cp == '\n' ? "\\n"
+                          : cp == '\r' ? "\\r"
+                                       : NULL;
         char hex[8];
         if (!esc && (cp < 0x20 || (cp >= 0x7F && cp <= 0xA0) || cp == 0xAD)) {
             snprintf(hex, sizeof hex, "\\x%02x", (unsigned)cp);
@@ -717,22 +720,34 @@ static bool texts_valid(const tern_param *d)
     return true;
 }
 
-/* Shape checks of one declaration, before anything is compiled. */
-static int check_decl_shape(const tern_param *d, size_t i)
+/* A name, a known location and a known type. */
+static int check_decl_kind(const tern_param *d, size_t i)
 {
     if (!d->name || !d->name[0])
         return bad_decl("parameter #%zu has no name", i);
-    const char *nm = d->name;
     if (!texts_valid(d))
         return bad_decl("parameter #%zu: name, pattern or enum value is not valid UTF-8", i);
     if (d->in < TERN_IN_PATH || d->in > TERN_IN_COOKIE)
-        return bad_decl("parameter '%s': unknown location %d", nm, (int)d->in);
+        return bad_decl("parameter '%s': unknown location %d", d->name, (int)d->in);
     if (d->type < TERN_T_STR || d->type > TERN_T_ENUM)
-        return bad_decl("parameter '%s': unknown type %d", nm, (int)d->type);
+        return bad_decl("parameter '%s': unknown type %d", d->name, (int)d->type);
+    return 0;
+}
+
+/* Constraints that fit the type and that some value can meet. */
+static int check_decl_constraints(const tern_param *d)
+{
+    const char *nm = d->name;
     if ((d->has_min_length || d->has_max_length) && d->type != TERN_T_STR)
         return bad_decl("parameter '%s': min_length/max_length apply to strings only", nm);
     if (has_numeric_bound(d) && !is_number_type(d->type))
         return bad_decl("parameter '%s': ge/gt/le/lt apply to int and float only", nm);
+    if (d->pattern && d->type != TERN_T_STR)
+        return bad_decl("parameter '%s': pattern applies to strings only", nm);
+    if (d->enum_values && d->type != TERN_T_ENUM)
+        return bad_decl("parameter '%s': enum_values apply to enums only", nm);
+    if (d->type == TERN_T_ENUM && (!d->enum_values || !d->enum_values[0]))
+        return bad_decl("parameter '%s': enum without values", nm);
     if (!bounds_finite(d))
         return bad_decl("parameter '%s': a bound is not a finite number", nm);
     if (bounds_empty(d))
@@ -740,21 +755,32 @@ static int check_decl_shape(const tern_param *d, size_t i)
     if (d->has_min_length && d->has_max_length && d->min_length > d->max_length)
         return bad_decl("parameter '%s': min_length %zu > max_length %zu", nm, d->min_length,
                         d->max_length);
-    if (d->pattern && d->type != TERN_T_STR)
-        return bad_decl("parameter '%s': pattern applies to strings only", nm);
-    if (d->enum_values && d->type != TERN_T_ENUM)
-        return bad_decl("parameter '%s': enum_values apply to enums only", nm);
-    if (d->type == TERN_T_ENUM && (!d->enum_values || !d->enum_values[0]))
-        return bad_decl("parameter '%s': enum without values", nm);
-    if (d->in == TERN_IN_PATH && d->default_value)
-        return bad_decl("parameter '%s': a path parameter cannot have a default", nm);
-    if (d->required && d->default_value)
-        return bad_decl("parameter '%s': required, yet has a default", nm);
     if (d->pattern && uses_perl_class(d->pattern))
         return bad_decl("parameter '%s': pattern '%s' uses \\d, which POSIX regexes read as "
                         "'d'; write [0-9]",
                         nm, d->pattern);
     return 0;
+}
+
+/* FastAPI refuses a default on a path parameter; required with a default contradicts. */
+static int check_decl_default(const tern_param *d)
+{
+    if (d->in == TERN_IN_PATH && d->default_value)
+        return bad_decl("parameter '%s': a path parameter cannot have a default", d->name);
+    if (d->required && d->default_value)
+        return bad_decl("parameter '%s': required, yet has a default", d->name);
+    return 0;
+}
+
+/* Shape checks of one declaration, before anything is compiled. */
+static int check_decl_shape(const tern_param *d, size_t i)
+{
+    int rc = check_decl_kind(d, i);
+    if (rc == 0)
+        rc = check_decl_constraints(d);
+    if (rc == 0)
+        rc = check_decl_default(d);
+    return rc;
 }
 
 static int compile_pattern(const tern_param *d, regex_t *re)

@@ -16,7 +16,9 @@
 /** A parameter after validation. */
 typedef struct tern_param_value {
     bool present;      /**< given, or defaulted */
-    const char *text;  /**< its text (arena or the declaration's default), NULL when absent */
+    const char *text;  /**< its text, NULL when absent: an arena copy of what was received,
+                            ill-formed UTF-8 replaced by U+FFFD as Starlette does (so always
+                            valid UTF-8), or the declaration's default */
     size_t len;        /**< length of text */
     int64_t i;         /**< TERN_T_INT value */
     double f;          /**< TERN_T_FLOAT value */
@@ -24,7 +26,10 @@ typedef struct tern_param_value {
 } tern_param_value;
 
 /** Where the raw text of parameters comes from. get returns the text (percent-decoded
- *  already) and its length, or NULL when the parameter is absent. */
+ *  already) and its length, or NULL when the parameter is absent. For TERN_IN_HEADER,
+ *  name is FastAPI's header alias, '_' already turned into '-' ("x_token" is asked for as
+ *  "x-token"): match it against header names case-insensitively. Other locations get
+ *  the declared name. */
 typedef struct tern_param_source {
     const char *(*get)(void *ctx, tern_param_in in, const char *name, size_t *len);
     void *ctx;
@@ -46,9 +51,11 @@ int tern_param_set_init(tern_param_set *set, const tern_param *decls, size_t n);
 /** Frees what tern_param_set_init allocated. */
 void tern_param_set_free(tern_param_set *set);
 
-/** Validates every declaration in order, filling values[i] for decls[i]; appends a
- *  FastAPI error entry to errors (a JSON array) for each failure, all at once. Returns
- *  the number of errors (0: values are ready). Decoded text lives in arena a. */
+/** Validates every declaration, filling values[i] for decls[i]; appends a FastAPI error
+ *  entry to errors (a JSON array; NULL: only count) for each failure, all at once, in
+ *  FastAPI's order: path, query, header, then cookie parameters, each group in
+ *  declaration order. Returns the number of errors (0: values are ready). Decoded text
+ *  lives in arena a. */
 size_t tern_params_check(const tern_param_set *set, const tern_param_source *src, tern_arena *a,
                          tern_param_value *values, json_t *errors);
 

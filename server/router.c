@@ -233,13 +233,17 @@ static bool name_char(char c)
     return name_start(c) || (c >= '0' && c <= '9');
 }
 
-/* Records why pattern p is malformed; always -EINVAL. */
+/* Records why pattern p is malformed, naming the 1-based segment (0: the whole
+ * pattern); always -EINVAL. */
 static int bad_pattern(const char *p, const char *why, size_t segno)
 {
     size_t n = strlen(p);
     int shown = (int)(n > PAT_QUOTE_MAX ? PAT_QUOTE_MAX : n);
-    tern_set_errmsg("route pattern \"%.*s%s\": %s (segment %zu)", shown, p,
-                    n > PAT_QUOTE_MAX ? "..." : "", why, segno);
+    const char *cut = n > PAT_QUOTE_MAX ? "..." : "";
+    if (segno)
+        tern_set_errmsg("route pattern \"%.*s%s\": %s (segment %zu)", shown, p, cut, why, segno);
+    else
+        tern_set_errmsg("route pattern \"%.*s%s\": %s", shown, p, cut, why);
     return -EINVAL;
 }
 
@@ -292,13 +296,8 @@ static int parse_pattern(const char *pat, seg **out, size_t *nseg)
         tern_set_errmsg("route pattern is NULL");
         return -EINVAL;
     }
-    if (pat[0] != '/') {
-        size_t n = strlen(pat);
-        tern_set_errmsg("route pattern \"%.*s%s\": must start with '/'",
-                        (int)(n > PAT_QUOTE_MAX ? PAT_QUOTE_MAX : n), pat,
-                        n > PAT_QUOTE_MAX ? "..." : "");
-        return -EINVAL;
-    }
+    if (pat[0] != '/')
+        return bad_pattern(pat, "must start with '/'", 0);
 
     size_t max = 1;
     for (const char *c = pat + 1; *c; c++)

@@ -83,6 +83,12 @@ Test(http, not_found_and_method_not_allowed)
     cr_assert_not_null(http_header(&r, "allow", allow, sizeof allow));
     cr_expect_str_eq(allow, "GET, HEAD");
     http_resp_free(&r);
+    /* a method tern does not know at all: still 405 with what the path offers */
+    cr_assert_eq(http_request(&s, "FOO", "/json", NULL, NULL, 10, &r), 0);
+    cr_expect_eq(r.status, 405);
+    cr_expect_str_eq(http_header(&r, "allow", allow, sizeof allow), "GET, HEAD");
+    http_resp_free(&r);
+    expect("FOO", "/nope", 404, "{\"detail\":\"Not Found\"}");
 }
 
 Test(http, every_response_has_server_date_and_length)

@@ -123,9 +123,10 @@ int svc_stop(svc *s, int sig, double timeout_s)
         pid_t r = waitpid(s->pid, &st, WNOHANG);
         if (r == s->pid) {
             s->pid = 0;
-            if (WIFEXITED(st))
-                return WEXITSTATUS(st);
-            return 128 + WTERMSIG(st);
+            int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            if (code != 0)
+                print_log(s); /* a sanitizer report or crash explains the status */
+            return code;
         }
         usleep(10000);
     }

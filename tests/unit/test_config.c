@@ -11,11 +11,11 @@
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "tern/config.h"
@@ -224,14 +224,10 @@ static void assert_set_fails(const char *key, const char *value, const char *par
 /* The process's CPU affinity, counted independently of the code under test. */
 static int affinity_cpus(void)
 {
-    unsigned long mask[16] = {0};
-    long got = syscall(SYS_sched_getaffinity, 0, sizeof mask, mask);
-    int n = 0;
+    cpu_set_t set;
 
-    cr_assert_gt(got, 0, "sched_getaffinity: %s", strerror(errno));
-    for (long i = 0; i < got / (long)sizeof mask[0]; i++)
-        n += __builtin_popcountl(mask[i]);
-    return n;
+    cr_assert_eq(sched_getaffinity(0, sizeof set, &set), 0, "%s", strerror(errno));
+    return CPU_COUNT(&set);
 }
 
 static char *read_text(const char *path)
@@ -405,7 +401,8 @@ Test(config, unknown_nested_key_names_key_file_and_line)
 
 Test(config, unknown_top_level_key)
 {
-    assert_load_fails(load_yaml("port: 1\n\nprot: 2\n"), "config: prot (t.yaml line 3): unknown key");
+    assert_load_fails(load_yaml("port: 1\n\nprot: 2\n"),
+                      "config: prot (t.yaml line 3): unknown key");
     assert_error_has("did you mean port?");
 }
 
@@ -814,9 +811,11 @@ Test(config, workers_auto_is_the_cpu_count)
 
 Test(config, workers_auto_follows_cpu_affinity)
 {
-    unsigned long one = 1; /* CPU 0 only */
+    cpu_set_t one;
 
-    cr_assert_eq(syscall(SYS_sched_setaffinity, 0, sizeof one, &one), 0, "%s", strerror(errno));
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    cr_assert_eq(sched_setaffinity(0, sizeof one, &one), 0, "%s", strerror(errno));
     setenv("TERN_WORKERS", "auto", 1);
     cr_assert_eq(load(NULL), 0, "%s", err);
     cr_assert_eq(cfg.workers, 1, "a process pinned to one CPU gets one worker");
@@ -863,10 +862,10 @@ Test(config, size_values)
         const char *text;
         size_t bytes;
     } good[] = {
-        {"1048576", 1048576},   {"0", 0},           {"1k", 1024},        {"1K", 1024},
-        {"1kb", 1024},          {"1KiB", 1024},     {"1kib", 1024},      {"2m", 2 << 20},
-        {"2M", 2 << 20},        {"2MB", 2 << 20},   {"2MiB", 2 << 20},   {"1g", 1u << 30},
-        {"1GiB", 1u << 30},     {"16 KiB", 16384},  {"100b", 100},       {" 3m ", 3 << 20},
+        {"1048576", 1048576}, {"0", 0},          {"1k", 1024},      {"1K", 1024},
+        {"1kb", 1024},        {"1KiB", 1024},    {"1kib", 1024},    {"2m", 2 << 20},
+        {"2M", 2 << 20},      {"2MB", 2 << 20},  {"2MiB", 2 << 20}, {"1g", 1u << 30},
+        {"1GiB", 1u << 30},   {"16 KiB", 16384}, {"100b", 100},     {" 3m ", 3 << 20},
     };
 
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
@@ -877,8 +876,8 @@ Test(config, size_values)
 
 Test(config, bad_size_values)
 {
-    static const char *const bad[] = {"abc", "", "1.5m", "-1", "1t", "1kk", "m", "1 m b",
-                                      "1mi", "0x10", "99999999999g"};
+    static const char *const bad[] = {"abc", "",      "1.5m", "-1",   "1t",          "1kk",
+                                      "m",   "1 m b", "1mi",  "0x10", "99999999999g"};
 
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_set_fails("limits.body_bytes", bad[i], "expected a size like 1048576 or 1m");
@@ -905,7 +904,7 @@ Test(config, duration_values)
         const char *text;
         uint64_t ms;
     } good[] = {
-        {"250", 250}, {"250ms", 250}, {"10s", 10000}, {"10S", 10000},
+        {"250", 250},   {"250ms", 250},  {"10s", 10000}, {"10S", 10000},
         {"2m", 120000}, {"1h", 3600000}, {"1 s", 1000},
     };
 

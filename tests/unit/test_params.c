@@ -17,7 +17,7 @@
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-/* ---- a fake source: a small table of received values -------------------------------- */
+/* ---- a fake source: a small table of received values --------------------------------- */
 
 typedef struct kv {
     tern_param_in in;
@@ -52,7 +52,7 @@ static const char *fake_get(void *ctx, tern_param_in in, const char *name, size_
     return NULL;
 }
 
-/* ---- running a declaration ------------------------------------------------------------ */
+/* ---- running a declaration ----------------------------------------------------------- */
 
 static tern_arena arena;
 static tern_param_value vals[16];
@@ -62,7 +62,9 @@ static char body[8192];
 static void setup(void)
 {
     tern_arena_init(&arena, NULL, 0);
-    memset(vals, 0xA5, sizeof vals); /* garbage: check must fill every field */
+    /* Stale values from an earlier request: the check must overwrite every field. */
+    for (size_t i = 0; i < N(vals); i++)
+        vals[i] = (tern_param_value){true, "stale", 5, 99, 99.0, true};
 }
 
 static void teardown(void)
@@ -112,7 +114,7 @@ static const char *run1(tern_param decl, const char *value)
 #define EXPECT_BODY(got, want) cr_assert_str_eq((got), (want))
 #define EXPECT_VALID(got) cr_assert_str_eq((got), "", "unexpected errors: %s", (got))
 
-/* ---- the examples of fastapi-errors.md -------------------------------------------------- */
+/* ---- the examples of fastapi-errors.md ----------------------------------------------- */
 
 Test(params, path_int_parsing)
 {
@@ -131,7 +133,7 @@ Test(params, query_less_than_equal)
     cr_assert(vals[0].present);
 }
 
-/* ---- numeric bounds ------------------------------------------------------------------- */
+/* ---- numeric bounds ------------------------------------------------------------------ */
 
 Test(params, int_greater_than_equal)
 {
@@ -207,7 +209,7 @@ Test(params, int_bound_exact_near_limits)
     cr_assert_neq(run1(g, "-9007199254740993")[0], '\0');
 }
 
-/* ---- int ---------------------------------------------------------------------------------- */
+/* ---- int ----------------------------------------------------------------------------- */
 
 Test(params, int_accepted_spellings)
 {
@@ -229,7 +231,7 @@ Test(params, int_accepted_spellings)
         {"1_000", 1000},
         {"1_000.0", 1000},
         {"0_0", 0},
-        {"\xC2\xA0" "42\xE3\x80\x80", 42}, /* NBSP and ideographic space are trimmed */
+        {"\u00A042\u3000", 42}, /* no-break and ideographic spaces are trimmed */
         {"9223372036854775807", INT64_MAX},
         {"-9223372036854775808", INT64_MIN},
     };
@@ -237,8 +239,7 @@ Test(params, int_accepted_spellings)
         const char *got = run1((tern_param)TERN_QUERY_INT("n"), cases[i].text);
         cr_assert_str_eq(got, "", "'%s': %s", cases[i].text, got);
         cr_assert(vals[0].present);
-        cr_assert_eq(vals[0].i, cases[i].want, "'%s' -> %lld", cases[i].text,
-                     (long long)vals[0].i);
+        cr_assert_eq(vals[0].i, cases[i].want, "'%s' -> %lld", cases[i].text, (long long)vals[0].i);
         cr_assert_str_eq(vals[0].text, cases[i].text);
     }
 }
@@ -282,7 +283,7 @@ Test(params, int_rejected_spellings)
     }
 }
 
-/* ---- float ---------------------------------------------------------------------------------- */
+/* ---- float --------------------------------------------------------------------------- */
 
 Test(params, float_accepted_spellings)
 {
@@ -290,11 +291,23 @@ Test(params, float_accepted_spellings)
         const char *text;
         double want;
     } cases[] = {
-        {"1.5", 1.5},        {" 2.5 ", 2.5},  {"-3", -3},          {"+.5", 0.5},
-        {"5.", 5},           {"00.25", 0.25}, {"1e3", 1000},       {"1E-2", 0.01},
-        {"1.e2", 100},       {"0", 0},        {"1_000.5", 1000.5}, {"inf", INFINITY},
-        {"-Infinity", -INFINITY}, {"INF", INFINITY}, {"+inf", INFINITY}, {"1e400", INFINITY},
-        {"\xC2\xA0" "1.5", 1.5},
+        {"1.5", 1.5},
+        {" 2.5 ", 2.5},
+        {"-3", -3},
+        {"+.5", 0.5},
+        {"5.", 5},
+        {"00.25", 0.25},
+        {"1e3", 1000},
+        {"1E-2", 0.01},
+        {"1.e2", 100},
+        {"0", 0},
+        {"1_000.5", 1000.5},
+        {"inf", INFINITY},
+        {"-Infinity", -INFINITY},
+        {"INF", INFINITY},
+        {"+inf", INFINITY},
+        {"1e400", INFINITY},
+        {"\u00A01.5", 1.5},
     };
     for (size_t i = 0; i < N(cases); i++) {
         const char *got = run1((tern_param)TERN_QUERY_FLOAT("x"), cases[i].text);
@@ -310,10 +323,10 @@ Test(params, float_accepted_spellings)
 
 Test(params, float_rejected_spellings)
 {
+    /* " 1_0": pydantic drops underscores only from the untrimmed text, then fails */
     static const char *const cases[] = {
-        "", "abc", ".", "e5", "1e", "1e+", "0x1p3", "nan(1)", "1.5.5", "infinit", "infinityy",
-        " 1_0", /* pydantic drops underscores only from the untrimmed text */
-        "1__0", "_1", "1,5", "- 1", "++1", "1 e3",
+        "",        "abc",       ".",    "e5",   "1e", "1e+", "0x1p3", "nan(1)", "1.5.5",
+        "infinit", "infinityy", " 1_0", "1__0", "_1", "1,5", "- 1",   "++1",    "1 e3",
     };
     for (size_t i = 0; i < N(cases); i++) {
         char want[512];
@@ -326,14 +339,14 @@ Test(params, float_rejected_spellings)
     }
 }
 
-/* ---- bool ------------------------------------------------------------------------------------ */
+/* ---- bool ---------------------------------------------------------------------------- */
 
 Test(params, bool_spellings)
 {
-    static const char *const yes[] = {"true", "True", "TRUE", "t", "T", "yes", "YeS",
+    static const char *const yes[] = {"true", "True", "TRUE", "t",  "T",  "yes", "YeS",
                                       "y",    "Y",    "on",   "ON", "oN", "1"};
-    static const char *const no[] = {"false", "False", "FALSE", "f", "F", "no", "NO",
-                                     "n",     "N",     "off",   "Off", "0"};
+    static const char *const no[] = {"false", "False", "FALSE", "f",   "F",   "no",
+                                     "NO",    "n",     "N",     "off", "Off", "0"};
     for (size_t i = 0; i < N(yes); i++) {
         EXPECT_VALID(run1((tern_param)TERN_QUERY_BOOL("flag"), yes[i]));
         cr_assert(vals[0].present && vals[0].b, "'%s'", yes[i]);
@@ -346,9 +359,8 @@ Test(params, bool_spellings)
 
 Test(params, bool_rejected)
 {
-    static const char *const cases[] = {"",     "2",   "truee", " true", "true ", "tru",
-                                        "ye",   "o",   "-1",    "00",    "0.0",   "nope",
-                                        "ja",   "nein"};
+    static const char *const cases[] = {"",  "2",  "truee", " true", "true ", "tru", "ye",
+                                        "o", "-1", "00",    "0.0",   "nope",  "ja",  "nein"};
     for (size_t i = 0; i < N(cases); i++) {
         char want[512];
         snprintf(want, sizeof want,
@@ -360,7 +372,7 @@ Test(params, bool_rejected)
     }
 }
 
-/* ---- strings ----------------------------------------------------------------------------------- */
+/* ---- strings ------------------------------------------------------------------------- */
 
 Test(params, string_length_counts_characters)
 {
@@ -385,10 +397,11 @@ Test(params, string_too_short_singular)
                 "{\"detail\":[{\"type\":\"string_too_long\",\"loc\":[\"query\",\"q\"],"
                 "\"msg\":\"String should have at most 1 character\",\"input\":\"ab\","
                 "\"ctx\":{\"max_length\":1}}]}");
-    EXPECT_BODY(run1((tern_param)TERN_QUERY_STR("q", TERN_MIN_LENGTH(3)), "\xC3\xA9\xC3\xA9"),
-                "{\"detail\":[{\"type\":\"string_too_short\",\"loc\":[\"query\",\"q\"],"
-                "\"msg\":\"String should have at least 3 characters\",\"input\":\"\xC3\xA9\xC3\xA9\","
-                "\"ctx\":{\"min_length\":3}}]}");
+    EXPECT_BODY(
+        run1((tern_param)TERN_QUERY_STR("q", TERN_MIN_LENGTH(3)), "\xC3\xA9\xC3\xA9"),
+        "{\"detail\":[{\"type\":\"string_too_short\",\"loc\":[\"query\",\"q\"],"
+        "\"msg\":\"String should have at least 3 characters\",\"input\":\"\xC3\xA9\xC3\xA9\","
+        "\"ctx\":{\"min_length\":3}}]}");
 }
 
 /* Starlette decodes with errors="replace": each ill-formed piece is one U+FFFD. */
@@ -422,12 +435,13 @@ Test(params, string_with_nul)
 /* FastAPI's tutorial: Query(min_length=3, max_length=50, pattern="^fixedquery$"). */
 Test(params, pattern_mismatch)
 {
-    tern_param d = TERN_QUERY_STR("q", TERN_MIN_LENGTH(3), TERN_MAX_LENGTH(50),
-                                  TERN_PATTERN("^fixedquery$"));
-    EXPECT_BODY(run1(d, "nonregexquery"),
-                "{\"detail\":[{\"type\":\"string_pattern_mismatch\",\"loc\":[\"query\",\"q\"],"
-                "\"msg\":\"String should match pattern '^fixedquery$'\",\"input\":\"nonregexquery\","
-                "\"ctx\":{\"pattern\":\"^fixedquery$\"}}]}");
+    tern_param d =
+        TERN_QUERY_STR("q", TERN_MIN_LENGTH(3), TERN_MAX_LENGTH(50), TERN_PATTERN("^fixedquery$"));
+    EXPECT_BODY(
+        run1(d, "nonregexquery"),
+        "{\"detail\":[{\"type\":\"string_pattern_mismatch\",\"loc\":[\"query\",\"q\"],"
+        "\"msg\":\"String should match pattern '^fixedquery$'\",\"input\":\"nonregexquery\","
+        "\"ctx\":{\"pattern\":\"^fixedquery$\"}}]}");
     EXPECT_VALID(run1(d, "fixedquery"));
     /* lengths come before the pattern */
     EXPECT_BODY(run1(d, "fq"),
@@ -453,13 +467,16 @@ Test(params, pattern_sees_characters)
     cr_assert_neq(run1(c, "12a")[0], '\0');
 }
 
-/* ---- enums --------------------------------------------------------------------------------- */
+/* ---- enums --------------------------------------------------------------------------- */
 
 /* FastAPI's tutorial: model_name: ModelName (alexnet, resnet, lenet) in the path. */
 Test(params, enum_three_values)
 {
-    tern_param d = {.name = "model_name", .in = TERN_IN_PATH, .type = TERN_T_ENUM,
-                    .required = true, TERN_ENUM_VALUES("alexnet", "resnet", "lenet")};
+    tern_param d = {.name = "model_name",
+                    .in = TERN_IN_PATH,
+                    .type = TERN_T_ENUM,
+                    .required = true,
+                    TERN_ENUM_VALUES("alexnet", "resnet", "lenet")};
     EXPECT_BODY(run1(d, "foo"),
                 "{\"detail\":[{\"type\":\"enum\",\"loc\":[\"path\",\"model_name\"],"
                 "\"msg\":\"Input should be 'alexnet', 'resnet' or 'lenet'\",\"input\":\"foo\","
@@ -492,7 +509,7 @@ Test(params, enum_values_repr)
                 "\"ctx\":{\"expected\":\"\\\"it's\\\", 'a\\\\\\\\b' or 'tab\\\\there'\"}}]}");
 }
 
-/* ---- missing, defaults, absent ----------------------------------------------------------- */
+/* ---- missing, defaults, absent ------------------------------------------------------- */
 
 Test(params, missing_required)
 {
@@ -525,6 +542,8 @@ Test(params, absent_optional_is_not_present)
         cr_assert_null(vals[i].text);
         cr_assert_eq(vals[i].len, 0);
         cr_assert_eq(vals[i].i, 0);
+        cr_assert_eq(vals[i].f, 0);
+        cr_assert(!vals[i].b);
     }
 }
 
@@ -563,7 +582,7 @@ Test(params, given_value_beats_default)
                 "integer\",\"input\":\"\"}]}");
 }
 
-/* ---- header names ------------------------------------------------------------------------- */
+/* ---- header names -------------------------------------------------------------------- */
 
 Test(params, header_underscores_become_hyphens)
 {
@@ -609,24 +628,21 @@ Test(params, header_long_name)
     cr_assert_str_eq(vals[0].text, "ok");
 }
 
-/* ---- several errors at once -------------------------------------------------------------- */
+/* ---- several errors at once ---------------------------------------------------------- */
 
 /* FastAPI reports path errors, then query, header and cookie ones, each group in the
  * order of declaration, whatever order the declarations come in. */
 Test(params, all_errors_in_fastapi_order)
 {
     tern_param decls[] = {
-        TERN_QUERY_INT("limit", TERN_LE(100)),
-        TERN_COOKIE_STR("session", TERN_REQUIRED),
-        TERN_QUERY_STR("q", TERN_MAX_LENGTH(3)),
-        TERN_PATH_INT("item_id", TERN_GE(1)),
-        TERN_HEADER_STR("x_token", TERN_REQUIRED),
-        TERN_QUERY_BOOL("flag"),
+        TERN_QUERY_INT("limit", TERN_LE(100)),     TERN_COOKIE_STR("session", TERN_REQUIRED),
+        TERN_QUERY_STR("q", TERN_MAX_LENGTH(3)),   TERN_PATH_INT("item_id", TERN_GE(1)),
+        TERN_HEADER_STR("x_token", TERN_REQUIRED), TERN_QUERY_BOOL("flag"),
         TERN_QUERY_FLOAT("ok", TERN_GE(0)),
     };
     kv table[] = {
-        {TERN_IN_PATH, "item_id", "abc", 0},  {TERN_IN_QUERY, "limit", "1000", 0},
-        {TERN_IN_QUERY, "q", "toolong", 0},   {TERN_IN_QUERY, "flag", "maybe", 0},
+        {TERN_IN_PATH, "item_id", "abc", 0}, {TERN_IN_QUERY, "limit", "1000", 0},
+        {TERN_IN_QUERY, "q", "toolong", 0},  {TERN_IN_QUERY, "flag", "maybe", 0},
         {TERN_IN_QUERY, "ok", "1.5", 0},
     };
     EXPECT_BODY(
@@ -685,7 +701,7 @@ Test(params, find)
     cr_assert_null(set.decls);
 }
 
-/* ---- bad declarations ----------------------------------------------------------------------- */
+/* ---- bad declarations ---------------------------------------------------------------- */
 
 /* init must fail with -EINVAL, name the parameter and leave nothing allocated. */
 static void expect_bad(const tern_param *decls, size_t n, const char *want1, const char *want2)
@@ -746,8 +762,7 @@ Test(decl, bounds_that_nothing_satisfies)
 Test(decl, enum_without_values)
 {
     BAD("'m'", "without values", TERN_QUERY_ENUM("m"));
-    BAD("'m'", "without values",
-        TERN_QUERY_ENUM("m", .enum_values = (const char *const[]){NULL}));
+    BAD("'m'", "without values", TERN_QUERY_ENUM("m", .enum_values = (const char *const[]){NULL}));
 }
 
 Test(decl, regex_that_does_not_compile)
@@ -781,7 +796,8 @@ Test(decl, default_that_fails_its_own_validation)
         TERN_QUERY_INT("limit", TERN_DEFAULT("ten")));
     BAD("'m'", "Input should be 'a' or 'b'",
         TERN_QUERY_ENUM("m", TERN_ENUM_VALUES("a", "b"), TERN_DEFAULT("c")));
-    BAD("'q'", "at most 2 characters", TERN_QUERY_STR("q", TERN_MAX_LENGTH(2), TERN_DEFAULT("abc")));
+    BAD("'q'", "at most 2 characters",
+        TERN_QUERY_STR("q", TERN_MAX_LENGTH(2), TERN_DEFAULT("abc")));
     BAD("'q'", "match pattern", TERN_QUERY_STR("q", TERN_PATTERN("^a"), TERN_DEFAULT("b")));
     BAD("'flag'", "boolean", TERN_QUERY_BOOL("flag", TERN_DEFAULT("maybe")));
     BAD("'q'", "UTF-8", TERN_QUERY_STR("q", TERN_DEFAULT("\xFF")));
@@ -801,7 +817,7 @@ Test(decl, failure_after_compiled_regex)
         TERN_QUERY_INT("n"));
 }
 
-/* ---- message templates ---------------------------------------------------------------------- */
+/* ---- message templates --------------------------------------------------------------- */
 
 static char *dump(json_t *j)
 {
@@ -837,11 +853,13 @@ Test(verr, templates)
     } cases[] = {
         {"missing", NULL, "Field required"},
         {"int_type", NULL, "Input should be a valid integer"},
-        {"int_parsing", NULL, "Input should be a valid integer, unable to parse string as an integer"},
+        {"int_parsing", NULL,
+         "Input should be a valid integer, unable to parse string as an integer"},
         {"int_from_float", NULL,
          "Input should be a valid integer, got a number with a fractional part"},
         {"float_type", NULL, "Input should be a valid number"},
-        {"float_parsing", NULL, "Input should be a valid number, unable to parse string as a number"},
+        {"float_parsing", NULL,
+         "Input should be a valid number, unable to parse string as a number"},
         {"bool_type", NULL, "Input should be a valid boolean"},
         {"bool_parsing", NULL, "Input should be a valid boolean, unable to interpret input"},
         {"string_type", NULL, "Input should be a valid string"},
@@ -881,8 +899,8 @@ Test(verr, templates)
     for (size_t i = 0; i < N(cases); i++) {
         json_t *ctx = cases[i].ctx ? json_loads(cases[i].ctx, 0, NULL) : NULL;
         cr_assert(!cases[i].ctx || ctx);
-        json_t *e = tern_verr_make(cases[i].type, tern_verr_loc(TERN_IN_QUERY, "v"),
-                                   json_string("x"), ctx);
+        json_t *e =
+            tern_verr_make(cases[i].type, tern_verr_loc(TERN_IN_QUERY, "v"), json_string("x"), ctx);
         char want[1024];
         snprintf(want, sizeof want,
                  "{\"type\":\"%s\",\"loc\":[\"query\",\"v\"],\"msg\":\"%s\",\"input\":\"x\"%s%s}",
@@ -902,8 +920,8 @@ Test(verr, fastapi_examples)
                                  json_pack("{ss}", "error", "Expecting value"));
     expect_entry(bad, "{\"type\":\"json_invalid\",\"loc\":[\"body\",10],\"msg\":\"JSON decode "
                       "error\",\"input\":{},\"ctx\":{\"error\":\"Expecting value\"}}");
-    json_t *nested = tern_verr_make("string_type", json_pack("[ssi]", "body", "tags", 2),
-                                    json_integer(7), NULL);
+    json_t *nested =
+        tern_verr_make("string_type", json_pack("[ssi]", "body", "tags", 2), json_integer(7), NULL);
     expect_entry(nested, "{\"type\":\"string_type\",\"loc\":[\"body\",\"tags\",2],"
                          "\"msg\":\"Input should be a valid string\",\"input\":7}");
 }
@@ -922,10 +940,10 @@ Test(verr, make_refuses)
 {
     cr_assert_null(tern_verr_make("no_such_type", json_array(), json_null(), NULL));
     cr_assert_null(tern_verr_make("greater_than", json_array(), json_null(), NULL));
-    cr_assert_null(tern_verr_make("greater_than", json_array(), json_null(),
-                                  json_pack("{ss}", "le", "1")));
-    cr_assert_null(tern_verr_make("too_short", json_array(), json_null(),
-                                  json_pack("{si}", "min_length", 1)));
+    cr_assert_null(
+        tern_verr_make("greater_than", json_array(), json_null(), json_pack("{ss}", "le", "1")));
+    cr_assert_null(
+        tern_verr_make("too_short", json_array(), json_null(), json_pack("{si}", "min_length", 1)));
 }
 
 Test(verr, location_names)
@@ -943,11 +961,20 @@ Test(verr, number_format)
         double v;
         const char *want;
     } cases[] = {
-        {100, "100"},      {-3, "-3"},        {0, "0"},
-        {-0.0, "0"},       {2.5, "2.5"},      {0.1, "0.1"},
-        {-0.25, "-0.25"},  {123.456, "123.456"}, {1.0 / 3, "0.3333333333333333"},
-        {1e-7, "0.0000001"}, {1.5e-5, "0.000015"}, {1e16, "10000000000000000"},
-        {1e21, "1000000000000000000000"}, {12345678.9, "12345678.9"},
+        {100, "100"},
+        {-3, "-3"},
+        {0, "0"},
+        {-0.0, "0"},
+        {2.5, "2.5"},
+        {0.1, "0.1"},
+        {-0.25, "-0.25"},
+        {123.456, "123.456"},
+        {1.0 / 3, "0.3333333333333333"},
+        {1e-7, "0.0000001"},
+        {1.5e-5, "0.000015"},
+        {1e16, "10000000000000000"},
+        {1e21, "1000000000000000000000"},
+        {12345678.9, "12345678.9"},
         {0.30000000000000004, "0.30000000000000004"},
     };
     for (size_t i = 0; i < N(cases); i++) {

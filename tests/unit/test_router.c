@@ -307,6 +307,15 @@ Test(router, backtracking_pops_captures)
     cr_assert_eq(o.ncaptures, 2u);
     expect_capture(&o, 1, "y", TERN_T_STR, "2");
 
+    /* A catch-all that has the path but not the method gives way to one further up:
+     * its capture must go too. */
+    add_ok(TERN_POST, "/c/{x}/{r:path}", H(3));
+    add_ok(TERN_GET, "/c/{p:path}", H(4));
+    cr_assert_eq(match(TERN_GET, "/c/1/2", &o), 0);
+    cr_assert_eq(o.route, H(4));
+    cr_assert_eq(o.ncaptures, 1u, "ncaptures %zu", o.ncaptures);
+    expect_capture(&o, 0, "p", TERN_T_STR, "1/2");
+
     /* A static branch after a capture: only the capture on the way. */
     cr_assert_eq(match(TERN_GET, "/b/1/k/w", &o), 0);
     cr_assert_eq(o.route, H(2));

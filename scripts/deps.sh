@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# scripts/deps.sh - install what tern needs to build, test and run, from Debian 12's
+# packages. Idempotent: installs only what is missing. Run as root (or with sudo).
+#   deps.sh          build + run + test dependencies
+#   deps.sh --cross  also the aarch64 cross compiler and qemu-user (coroutine tests)
+set -euo pipefail
+
+PKGS=(
+  # build
+  gcc clang meson ninja-build pkg-config
+  libh2o-dev libuv1-dev libssl-dev libjansson-dev libyaml-dev
+  libhiredis-dev libmariadb-dev
+  # tests and tools
+  libcriterion-dev libcurl4-openssl-dev curl openssl valgrind libclang-rt-14-dev
+  redis-server mariadb-server mariadb-client wrk procps
+)
+if [ "${1:-}" = "--cross" ]; then
+  PKGS+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null || { echo "deps.sh: run as root to install: ${missing[*]}" >&2; exit 1; }
+  SUDO=sudo
+fi
+echo "deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get -o DPkg::Lock::Timeout=600 update -q
+$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
+# Debian starts the packaged servers on install; tern's scripts start their own on
+# loopback ports in scratch folders, so these are not needed (and hold 6379/3306).
+for svc in redis-server mariadb; do
+  if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    $SUDO systemctl stop "$svc" || true
+  fi
+done
