@@ -31,9 +31,10 @@ void tern_arena_init(tern_arena *a, void *buf, size_t buflen)
 
 void *tern_arena_alloc(tern_arena *a, size_t n)
 {
-    size_t need = align_up(n ? n : 1);
-    if (need < n) /* overflow */
+    /* sizes near SIZE_MAX would wrap in the rounding or in header + size below */
+    if (n > SIZE_MAX / 2)
         return NULL;
+    size_t need = align_up(n ? n : 1);
     tern_arena_chunk *c = a->head;
     if (!c || c->size - c->used < need) {
         size_t size = need > ARENA_MIN_CHUNK ? need : ARENA_MIN_CHUNK;

@@ -185,13 +185,14 @@ int tern_loop_run(tern_task_fn main_fn, void *arg, void **result)
         main_task->on_done = on_main_done;
         uv_run(&loop, UV_RUN_DEFAULT);
         /* The loop ran dry with tasks still waiting (on a future nobody sets): cancel
-         * them so they unwind and release what they hold. */
+         * them so they unwind and release what they hold, and report the deadlock. */
+        bool stuck = !lr.main_done; /* tasks main left behind are cancelled, not an error */
         for (int round = 0; !lr.ended && round < 100; round++) {
             tern_scope_cancel(&lr.scope);
             tern__sched_drain(s);
             uv_run(&loop, UV_RUN_DEFAULT);
         }
-        if (!lr.main_done)
+        if (stuck || !lr.main_done)
             rc = -EDEADLK;
     }
     assert(lr.ended || !main_task);

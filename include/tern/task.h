@@ -72,7 +72,9 @@ int tern_sleep(uint64_t ms);
 int tern_run_blocking(void *(*fn)(void *arg), void *arg, void **result);
 
 /** Runs main_fn(arg) as a coroutine on a fresh event loop on this thread until it and
- *  every task it spawned finish (asyncio.run). Stores its result. 0 or an error. */
+ *  every task it spawned finish (asyncio.run). Stores its result. Tasks left waiting on
+ *  something that can never happen (the loop has nothing left to run) are cancelled;
+ *  if main itself was one of them, returns -EDEADLK. 0 or an error. */
 int tern_loop_run(tern_task_fn main_fn, void *arg, void **result);
 
 /** Milliseconds on the worker's loop clock (uv_now): cheap, monotonic. */
