@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error_pages.h"
+#include "json_out.h"
 #include "response.h"
 
 typedef struct error_filter {
@@ -57,10 +58,13 @@ static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
         else
             snprintf(detail, sizeof detail, "%s", tern__reason(req->res.status));
         json_t *o = tern__detail(detail);
-        size_t n = json_dumpb(o, NULL, 0, JSON_COMPACT);
-        char *buf = h2o_mem_alloc_pool(&req->pool, n);
-        json_dumpb(o, buf, n, JSON_COMPACT);
+        tern_buf out = {0};
+        tern_json_dump(&out, o);
         json_decref(o);
+        size_t n = out.len;
+        char *buf = h2o_mem_alloc_pool(&req->pool, n);
+        memcpy(buf, out.p, n);
+        tern_buf_free(&out);
         ssize_t i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
         req->res.headers.entries[i].value = h2o_iovec_init(H2O_STRLIT("application/json"));
         req->res.content_length = n;

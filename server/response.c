@@ -4,13 +4,15 @@
 
 #include "tern/error.h"
 #include "request.h"
+#include "json_out.h"
 #include "response.h"
 
 const int tern__raw_marker = 0;
 
-/* JSON_COMPACT matches FastAPI's separators; real numbers print at full precision so
- * a double survives the round trip. */
-#define JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(17))
+/* Per-thread scratch for serializing: one pass into warm memory, then one copy into
+ * h2o's pool. A buffer that grew past this is given back after use. */
+#define SCRATCH_KEEP (256 * 1024)
+static __thread tern_buf scratch;
 
 const char *tern__reason(int status)
 {
@@ -70,10 +72,20 @@ void tern__send(h2o_req_t *req, int status, const char *ctype, size_t ctype_len,
 
 size_t tern__send_json(h2o_req_t *req, int status, const json_t *j)
 {
-    size_t n = json_dumpb(j, NULL, 0, JSON_FLAGS);
-    char *body = h2o_mem_alloc_pool(&req->pool, n ? n : 1);
-    if (n)
-        json_dumpb(j, body, n, JSON_FLAGS);
+    scratch.len = 0;
+    if (tern_json_dump(&scratch, j) < 0) {
+        /* NaN, infinity or absurd nesting: not representable, like FastAPI's 500 */
+        scratch.len = 0;
+        status = 500;
+        static const char err[] = "{\"detail\":\"Internal Server Error\"}";
+        tern__send(req, status, H2O_STRLIT("application/json"), err, sizeof err - 1);
+        return sizeof err - 1;
+    }
+    size_t n = scratch.len;
+    char *body = h2o_mem_alloc_pool(&req->pool, n);
+    memcpy(body, scratch.p, n);
+    if (scratch.cap > SCRATCH_KEEP)
+        tern_buf_free(&scratch);
     tern__send(req, status, H2O_STRLIT("application/json"), body, n);
     return n;
 }
