@@ -189,14 +189,15 @@ Test(arena, huge_sizes_fail_instead_of_wrapping)
 {
     /* A size near SIZE_MAX must give NULL; if the rounding or the chunk header size
      * wraps around, malloc gets a tiny request and the arena hands out a pointer that
-     * claims gigabytes. SIZE_MAX - 20 survives the rounding check (it rounds to
-     * SIZE_MAX - 15) but overflows header + size in the malloc call: see the report. */
+     * claims gigabytes. SIZE_MAX - 20 rounds to SIZE_MAX - 15 without wrapping, but
+     * header + size wraps to 16 bytes in the malloc call (a heap overflow under ASan). */
     tern_arena a;
     tern_arena_init(&a, NULL, 0);
     cr_assert_null(tern_arena_alloc(&a, SIZE_MAX));
     cr_assert_null(tern_arena_alloc(&a, SIZE_MAX - 8));
     cr_assert_null(tern_arena_alloc(&a, SIZE_MAX - 20),
                    "SIZE_MAX - 20 bytes 'succeeded': header + size wrapped in malloc");
+    cr_assert_null(tern_arena_alloc(&a, SIZE_MAX / 2 + 1));
     /* The arena still works after refusing. */
     void *p = tern_arena_alloc(&a, 32);
     cr_assert_not_null(p);

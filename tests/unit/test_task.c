@@ -619,11 +619,9 @@ static void *await_nothing(void *arg)
 Test(task, loop_run_reports_a_deadlocked_main)
 {
     /* The loop runs dry while main still waits: tern_loop_run cancels it so it can
-     * unwind, and reports -EDEADLK because main never finished on its own.
-     *
-     * FAILS with the current runtime: server/task.c tern_loop_run checks lr.main_done
-     * only after the cancel rounds, by which time the cancelled main HAS finished, so
-     * it returns 0 (and main's result). See the report for the fix. */
+     * unwind, and reports -EDEADLK because main never finished on its own. Guards a
+     * regression: main_done checked only after the cancel rounds is always true (the
+     * cancelled main HAS finished by then), which turned every deadlock into 0. */
     void *result = NULL;
     uint64_t t0 = wall_ms();
     int rc = tern_loop_run(await_nothing, NULL, &result);
