@@ -60,7 +60,6 @@ run_suite() { # name build-dir meson-setup-args... -- test-args...
 run_suite "gcc debug: unit + integration" build-test -Dbuildtype=debug -Dbench=true
 run_suite "gcc ASan+UBSan: unit + integration" build-asan -Dbuildtype=debug \
   -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 CC=clang run_suite "clang -Werror: unit" build-clang -Dbuildtype=debugoptimized -Dbench=true -- --suite unit
 run_suite "gcc release: unit" build-release -Dbuildtype=release -Dbench=true -- --suite unit
 

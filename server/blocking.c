@@ -42,6 +42,10 @@ int tern_run_blocking(void *(*fn)(void *arg), void *arg, void **result)
         tern_set_errmsg("tern_run_blocking called outside a coroutine");
         return -EINVAL;
     }
+    /* a call whose wait would fail at once must not start fn at all */
+    int early = tern__wait_check();
+    if (early < 0)
+        return early;
     blocking_job *job = calloc(1, sizeof(*job));
     if (!job)
         return TERN_ENOMEM;

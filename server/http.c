@@ -155,16 +155,31 @@ static void apply_headers(tern_req *req, h2o_req_t *hreq)
     }
 }
 
+static void log_req(tern_req *req, int status, size_t bytes)
+{
+    tern_access_log_buf *alog = &req->worker->alog;
+    if (alog->format == TERN_ACCESS_LOG_OFF)
+        return;
+    const char *m = tern_method_name(req->method);
+    tern_alog_write(alog, m, strlen(m), req->path, req->path_len, status, bytes,
+                    (uv_hrtime() - req->start_ns) / 1000);
+}
+
 static void respond(tern_req *req, json_t *res)
 {
     h2o_req_t *hreq = req->h2o;
-    if (!hreq)
-        return; /* client gone: the answer has nowhere to go */
+    if (!hreq) {
+        log_req(req, 499, 0); /* client gone: the answer has nowhere to go */
+        return;
+    }
     req->h2o = NULL;
     req->guard->req = NULL; /* disarm before h2o_send, which may free the pool at once */
     int status = req->status ? req->status : req->route->status_code;
     size_t n;
-    if (req->shutting_down) {
+    if (req->peer_closed) {
+        status = 499; /* nginx's "client closed request": nobody reads this answer */
+        n = tern__send_detail(hreq, status, "Client Closed Request");
+    } else if (req->shutting_down) {
         status = 503;
         n = tern__send_detail(hreq, status, "Server shutting down");
     } else if (req->scope.timed_out) {
@@ -187,10 +202,7 @@ static void respond(tern_req *req, json_t *res)
         }
     }
     req->worker->served++;
-    tern_access_log_buf *alog = &req->worker->alog;
-    if (alog->format != TERN_ACCESS_LOG_OFF)
-        tern_alog_write(alog, tern_method_name(req->method), strlen(tern_method_name(req->method)),
-                        req->path, req->path_len, status, n, (uv_hrtime() - req->start_ns) / 1000);
+    log_req(req, status, n);
 }
 
 static void *run_handler(void *arg)

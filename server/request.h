@@ -38,7 +38,8 @@ struct tern_req {
     tern_worker *worker;
     const tern_route_rec *route;
     tern_method method;
-    bool gone;                /**< the client went away before the response */
+    bool gone;                /**< the client went away before the response (h2o freed it) */
+    bool peer_closed;         /**< an HTTP/1 client closed its socket; h2o does not know yet */
     tern_scope scope;
     tern_arena arena;
     const char *path;         /**< arena copy, no query */

@@ -39,6 +39,7 @@ const char *tern__reason(int status)
     case 422: return "Unprocessable Content";
     case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
+    case 499: return "Client Closed Request";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
     case 502: return "Bad Gateway";
@@ -88,6 +89,11 @@ size_t tern__send_json(h2o_req_t *req, int status, const json_t *j)
         tern_buf_free(&scratch);
     tern__send(req, status, H2O_STRLIT("application/json"), body, n);
     return n;
+}
+
+void tern__response_thread_cleanup(void)
+{
+    tern_buf_free(&scratch);
 }
 
 json_t *tern__detail(const char *detail)

@@ -22,6 +22,9 @@ size_t tern__send_json(h2o_req_t *req, int status, const json_t *j);
 /** Sends {"detail": detail} with status. Returns the body size. */
 size_t tern__send_detail(h2o_req_t *req, int status, const char *detail);
 
+/** Frees this thread's serialization scratch (a worker thread calls it on exit). */
+void tern__response_thread_cleanup(void);
+
 /** The JSON body of {"detail": detail} (new reference). */
 json_t *tern__detail(const char *detail);
 

@@ -333,23 +333,32 @@ static void arm_timer(tern_task *t, int64_t timeout_ms, uint64_t now)
     uv_timer_start(&t->timer, on_timer, due - now, 0);
 }
 
+int tern__wait_check(void)
+{
+    tern_task *t = cur_task;
+    if (!t)
+        return 0;
+    tern_scope *sc = t->scope;
+    if (t->cancelled || sc->cancelled)
+        return TERN_ECANCELED;
+    if (sc->deadline && uv_now(t->sched->loop) >= sc->deadline) {
+        sc->timed_out = true;
+        return TERN_ETIMEDOUT;
+    }
+    return 0;
+}
+
 int tern__wait(int64_t timeout_ms)
 {
     tern_task *t = cur_task;
     assert(t && "tern__wait outside a task");
-    tern_scope *sc = t->scope;
     if (!t->woken) {
-        if (t->cancelled || sc->cancelled) {
+        int early = tern__wait_check();
+        if (early < 0) {
             t->gen++;
-            return TERN_ECANCELED;
+            return early;
         }
-        uint64_t now = uv_now(t->sched->loop);
-        if (sc->deadline && now >= sc->deadline) {
-            sc->timed_out = true;
-            t->gen++;
-            return TERN_ETIMEDOUT;
-        }
-        arm_timer(t, timeout_ms, now);
+        arm_timer(t, timeout_ms, uv_now(t->sched->loop));
         t->waiting = true;
         tern_coro_yield();
         t->waiting = false;

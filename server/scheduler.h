@@ -141,6 +141,11 @@ tern_waiter tern__waiter(void);
  *  the task/scope is cancelled. Returns the wake code. Call tern__waiter() first. */
 int tern__wait(int64_t timeout_ms);
 
+/** What a wait by the current task would fail with right now: TERN_ECANCELED,
+ *  TERN_ETIMEDOUT (the deadline passed; marks the scope timed out), or 0. Lets an
+ *  operation refuse to start work it could never wait for. */
+int tern__wait_check(void);
+
 /** Wakes w.task with code if it is still in the wait w.gen (else nothing). Safe from
  *  any callback on the scheduler's thread; never switches stacks. */
 void tern__wake(tern_waiter w, int code);

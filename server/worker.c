@@ -10,7 +10,9 @@
 
 #include "tern/error.h"
 #include "log.h"
+#include "disconnect.h"
 #include "request.h"
+#include "response.h"
 #include "worker.h"
 
 /* An accepted client connection; h2o owns the socket, we keep the list so that the
@@ -187,10 +189,18 @@ static void final_close(tern_worker *w)
     w->closed = true;
     uv_close((uv_handle_t *)&w->stop_async, NULL);
     uv_close((uv_handle_t *)&w->drain_timer, NULL);
+    uv_close((uv_handle_t *)&w->disconnect_timer, NULL);
     tern_alog_close(&w->alog);
     /* the remaining handles (h2o's timers, the scheduler's) close when the thread
      * disposes of the context after uv_run returns */
     uv_stop(&w->loop);
+}
+
+static void on_disconnect_timer(uv_timer_t *t)
+{
+    tern_worker *w = t->data;
+    if (w->live)
+        tern__check_disconnects(w);
 }
 
 /* ---- the thread ----------------------------------------------------------------- */
@@ -221,6 +231,7 @@ static void *worker_main(void *arg)
     tern_sched_free(w->sched);
     w->sched = NULL;
     tern__req_pool_free(w);
+    tern__response_thread_cleanup();
     uv_run(&w->loop, UV_RUN_DEFAULT);
     int rc = uv_loop_close(&w->loop);
     if (rc != 0)
@@ -251,6 +262,11 @@ int tern_worker_start(tern_worker *w)
     w->stop_async.data = w;
     uv_timer_init(&w->loop, &w->drain_timer);
     w->drain_timer.data = w;
+    uv_timer_init(&w->loop, &w->disconnect_timer);
+    w->disconnect_timer.data = w;
+    uv_timer_start(&w->disconnect_timer, on_disconnect_timer, TERN_DISCONNECT_CHECK_MS,
+                   TERN_DISCONNECT_CHECK_MS);
+    uv_unref((uv_handle_t *)&w->disconnect_timer);
     if (tern_alog_init(&w->alog, &w->loop, cfg->access_log, STDOUT_FILENO) < 0) {
         tern_set_errmsg("out of memory for the access log");
         return TERN_ENOMEM;

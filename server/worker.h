@@ -31,6 +31,7 @@ struct tern_worker {
     uv_tcp_t listener;
     uv_async_t stop_async;         /**< the main thread asks for a graceful stop */
     uv_timer_t drain_timer;        /**< bounds the drain */
+    uv_timer_t disconnect_timer;   /**< looks for HTTP/1 clients gone mid-request */
     tern_sched *sched;
     tern_access_log_buf alog;
     unsigned connections;          /**< open client connections */

@@ -114,9 +114,14 @@ Test(limits, headers_over_limit_are_431_json)
 Test(limits, connections_beyond_the_limit_get_a_clear_refusal)
 {
     int fds[8];
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 8; i++) {
         fds[i] = dial();
-    usleep(100000); /* let the worker accept them all */
+        /* an answered request proves the worker accepted this connection */
+        const char req[] = "GET /json HTTP/1.1\r\nHost: x\r\n\r\n";
+        cr_assert_eq(write(fds[i], req, sizeof req - 1), (ssize_t)sizeof req - 1);
+        char buf[512];
+        cr_assert_gt(read(fds[i], buf, sizeof buf), 0, "connection %d was not served", i);
+    }
     char *resp = raw_exchange("GET /json HTTP/1.1\r\nHost: x\r\n\r\n", 32);
     cr_expect(strncmp(resp, "HTTP/1.1 503", 12) == 0, "got: %.60s", resp);
     cr_expect(strstr(resp, "Too many connections") != NULL);

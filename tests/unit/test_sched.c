@@ -571,6 +571,49 @@ Test(sched, blocking_job_outlives_its_wait_but_not_its_scope)
     cr_assert_geq(o.end_at - t0, 280);
 }
 
+/* A handler past its deadline calls tern_run_blocking: the call fails at once with
+ * TERN_ETIMEDOUT, so fn must not run (its side effects would happen for a request
+ * that already got a 504) and must not hold the scope open.
+ *
+ * FAILS with the current runtime: server/blocking.c queues the job before
+ * tern__wait() notices the deadline (see the report). */
+static volatile bool late_job_ran;
+static int late_job_rc = 1;
+
+static void *late_job(void *arg)
+{
+    (void)arg;
+    usleep(100 * 1000);
+    late_job_ran = true;
+    return NULL;
+}
+
+static void *blocking_after_deadline(void *arg)
+{
+    (void)arg;
+    late_job_rc = tern_run_blocking(late_job, NULL, NULL);
+    return NULL;
+}
+
+Test(sched, blocking_call_after_the_deadline_does_not_run)
+{
+    harness h;
+    tern_scope sc;
+    scope_obs o;
+    h_init(&h, 0);
+    h_scope(&h, &sc, &o, 0);
+    sc.deadline = 1; /* long past */
+    uint64_t t0 = wall_ms();
+    h_spawn(&sc, blocking_after_deadline, NULL);
+    h_run(&h);
+    h_free(&h);
+    cr_assert_eq(late_job_rc, TERN_ETIMEDOUT);
+    cr_assert(sc.timed_out);
+    cr_assert(!late_job_ran, "fn ran although tern_run_blocking had failed at once");
+    cr_assert_lt(o.end_at - t0, 50, "the scope waited %llu ms for a job that should not run",
+                 (unsigned long long)(o.end_at - t0));
+}
+
 /* ---- stats ---- */
 
 static unsigned live_seen;
