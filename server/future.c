@@ -23,7 +23,7 @@ tern_future *tern_future_new(void)
     }
     f->done = false;
     f->value = NULL;
-    f->waiters.head = NULL;
+    f->waiters.head = f->waiters.tail = NULL;
     return f;
 }
 

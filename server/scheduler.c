@@ -411,11 +411,13 @@ void tern__waitq_add(tern_waitq *q, tern_waitnode *n, tern_waiter w)
 {
     n->task = w.task;
     n->gen = w.gen;
-    n->prev = NULL;
-    n->next = q->head;
-    if (q->head)
-        q->head->prev = n;
-    q->head = n;
+    n->next = NULL;
+    n->prev = q->tail;
+    if (q->tail)
+        q->tail->next = n;
+    else
+        q->head = n;
+    q->tail = n;
 }
 
 void tern__waitq_remove(tern_waitq *q, tern_waitnode *n)
@@ -428,6 +430,8 @@ void tern__waitq_remove(tern_waitq *q, tern_waitnode *n)
         q->head = n->next;
     if (n->next)
         n->next->prev = n->prev;
+    else if (q->tail == n)
+        q->tail = n->prev;
     n->next = n->prev = NULL;
     n->task = NULL;
 }
@@ -435,7 +439,7 @@ void tern__waitq_remove(tern_waitq *q, tern_waitnode *n)
 void tern__waitq_wake_all(tern_waitq *q, int code)
 {
     tern_waitnode *n = q->head;
-    q->head = NULL;
+    q->head = q->tail = NULL;
     while (n) {
         tern_waitnode *next = n->next;
         tern_waiter w = {n->task, n->gen};

@@ -31,9 +31,9 @@ typedef struct tern_waitnode {
     uint32_t gen;
 } tern_waitnode;
 
-/** A doubly linked list of waiters. */
+/** A doubly linked list of waiters, woken in arrival order (as asyncio does). */
 typedef struct tern_waitq {
-    tern_waitnode *head;
+    tern_waitnode *head, *tail;
 } tern_waitq;
 
 /** Who to wake, and for which wait: copy it into an I/O record before yielding. */
@@ -150,7 +150,7 @@ int tern__wait_check(void);
  *  any callback on the scheduler's thread; never switches stacks. */
 void tern__wake(tern_waiter w, int code);
 
-/** Adds the current task to q for its current wait (node on the caller's stack). */
+/** Appends the current task to q for its current wait (node on the caller's stack). */
 void tern__waitq_add(tern_waitq *q, tern_waitnode *n, tern_waiter w);
 /** Removes n from q (no-op if already removed). */
 void tern__waitq_remove(tern_waitq *q, tern_waitnode *n);

@@ -154,6 +154,13 @@ static void on_scope_end(tern_scope *sc)
     lr->ended = true;
 }
 
+static void close_leftover(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
 int tern_loop_run(tern_task_fn main_fn, void *arg, void **result)
 {
     if (tern_sched_current()) {
@@ -198,10 +205,13 @@ int tern_loop_run(tern_task_fn main_fn, void *arg, void **result)
     assert(lr.ended || !main_task);
     tern_sched_free(s);
     tern_arena_reset(&lr.arena);
+    /* handles the tasks left open would point into this stack frame: close them */
+    uv_walk(&loop, close_leftover, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     if (rc == -EDEADLK)
         tern_set_errmsg("tern_loop_run: the main task never finished (waiting on nothing)");
     if (result)
-        *result = lr.main_result;
+        *result = rc == 0 ? lr.main_result : NULL;
     return rc;
 }
