@@ -1,0 +1,83 @@
+/* tests/support/test_app.c - a service with routes that exercise the runtime's edges
+ * for the integration tests: deferred cleanups on every path, spawned tasks left
+ * running, handlers that fail. GET /stats reports what the cleanups counted. */
+#include <stdatomic.h>
+#include <string.h>
+#include <tern/tern.h>
+
+/* Counters touched only by cleanups; atomics because workers are threads. */
+static atomic_long cleanups, started;
+
+static void count_cleanup(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&cleanups, 1);
+}
+
+/* Registers a cleanup, then ends the way ?how= says. */
+static json_t *defer_route(tern_req *req)
+{
+    atomic_fetch_add(&started, 1);
+    tern_defer(req, count_cleanup, NULL);
+    const char *how = tern_param_str(req, "how");
+    if (!strcmp(how, "error"))
+        return NULL; /* 500 */
+    if (!strcmp(how, "raise"))
+        return tern_error(req, 418, "I'm a teapot");
+    if (!strcmp(how, "sleep")) { /* the deadline, or the client leaving, ends it */
+        int rc = tern_sleep(5000);
+        if (rc < 0)
+            return tern_error_from_code(req, rc);
+    }
+    return json_pack("{s:s}", "how", how);
+}
+
+static void *sleepy_child(void *arg)
+{
+    (void)arg;
+    tern_sleep(5000); /* cancelled when the request answers */
+    return NULL;
+}
+
+/* Spawns a task that would outlive the request; the request's end cancels it. */
+static json_t *orphan_route(tern_req *req)
+{
+    atomic_fetch_add(&started, 1);
+    tern_defer(req, count_cleanup, NULL);
+    tern_spawn(sleepy_child, NULL);
+    return json_pack("{s:b}", "spawned", 1);
+}
+
+static json_t *stats(tern_req *req)
+{
+    (void)req;
+    return json_pack("{s:I,s:I}", "started", (json_int_t)atomic_load(&started), "cleanups",
+                     (json_int_t)atomic_load(&cleanups));
+}
+
+static json_t *gather_route(tern_req *req)
+{
+    (void)req;
+    tern_task *t[3];
+    for (int i = 0; i < 3; i++)
+        t[i] = tern_spawn(sleepy_child, NULL);
+    bool done[3];
+    int n = tern_wait(t, 3, 50, done); /* times out: 0 done, 3 pending */
+    return json_pack("{s:i,s:b}", "done", n, "pending_first", !done[0]);
+}
+
+static const tern_param defer_params[] = {
+    TERN_QUERY_ENUM("how", TERN_REQUIRED, TERN_ENUM_VALUES("ok", "error", "raise", "sleep")),
+    {0},
+};
+
+int main(int argc, char **argv)
+{
+    tern_app *app = tern_app_new(argc, argv);
+    tern_get(app, "/", stats);
+    tern_get(app, "/stats", stats);
+    tern_get(app, "/defer", defer_route, .params = defer_params);
+    tern_get(app, "/orphan", orphan_route);
+    tern_get(app, "/wait", gather_route);
+    return tern_run(app);
+}
