@@ -8,13 +8,7 @@
 
 #include "coro.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TERN_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TERN_ASAN 1
-#endif
-#endif
+#include "asan.h"
 
 #ifdef TERN_ASAN
 #include <sanitizer/common_interface_defs.h>

@@ -13,13 +13,7 @@
 #include "tern/error.h"
 #include "stack_pool.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TERN_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TERN_ASAN 1
-#endif
-#endif
+#include "asan.h"
 
 #ifdef TERN_ASAN
 #include <sanitizer/asan_interface.h>

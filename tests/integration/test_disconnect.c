@@ -58,10 +58,8 @@ static double wait_for_log(const char *needle, double limit_s)
 
 Test(disconnect, http1_client_closing_cancels_the_handler)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s.port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    int fd = svc_dial(&s);
+    cr_assert_geq(fd, 0);
     const char req[] = "GET /sleep?ms=3000 HTTP/1.1\r\nHost: x\r\n\r\n";
     cr_assert_eq(write(fd, req, sizeof req - 1), (ssize_t)sizeof req - 1);
     usleep(300000);

@@ -129,12 +129,8 @@ Test(http, head_is_answered_from_get_without_body)
 
 Test(http, sixteen_pipelined_requests_get_sixteen_responses)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s.port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    struct timeval tv = {.tv_sec = 5};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int fd = svc_dial(&s);
+    cr_assert_geq(fd, 0);
     char req[16 * 64], *p = req;
     for (int i = 0; i < 16; i++)
         p += sprintf(p, "GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n");

@@ -39,6 +39,9 @@ int svc_start(svc *s, const char *bin, const char *const *args, const char *cons
  *  when killed by one, or -1 on timeout (then it SIGKILLs). */
 int svc_stop(svc *s, int sig, double timeout_s);
 
+/** A TCP connection to the server (5 s receive timeout), for raw-bytes tests; -1 on failure. */
+int svc_dial(const svc *s);
+
 /** GET (or method) base+path with optional body; timeout_s bounds it. 0 on a response. */
 int http_request(const svc *s, const char *method, const char *path, const char *body,
                  const char *const *headers, double timeout_s, http_resp *r);
