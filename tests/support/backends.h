@@ -1,0 +1,37 @@
+/* tests/support/backends.h - private redis-server and mariadbd for a test: free
+ * loopback port, scratch directory, started and stopped by pid (never by name). */
+#ifndef TERN_TEST_BACKENDS_H
+#define TERN_TEST_BACKENDS_H
+
+#include <sys/types.h>
+
+/** A server process started by a test. */
+typedef struct backend {
+    pid_t pid;
+    int port;
+    char dir[256];   /**< scratch directory (removed by backend_stop) */
+    char url[256];   /**< redis://127.0.0.1:P/0 or mysql://benchmarkdbuser:benchmarkdbpass@127.0.0.1:P/hello_world */
+    char log[320];   /**< the server's log file */
+} backend;
+
+/** Starts redis-server (no persistence) and waits until it answers PING. 0 or -1. */
+int backend_redis_start(backend *b);
+
+/** Starts mariadbd with the TechEmpower schema and data (db/tfb_create.sql, found via
+ *  $TERN_SOURCE_ROOT) and waits until benchmarkdbuser can log in. The first call per
+ *  machine builds a template data directory that later calls copy. 0 or -1. */
+int backend_mariadb_start(backend *b);
+
+/** Restarts a stopped backend on the same port and directory (after backend_kill). */
+int backend_restart(backend *b);
+
+/** Sends sig to the server (SIGSTOP/SIGCONT to freeze and thaw it). */
+int backend_signal(backend *b, int sig);
+
+/** Kills the server (SIGKILL) and reaps it, keeping its directory for a restart. */
+void backend_kill(backend *b);
+
+/** Stops the server (SIGTERM, then SIGKILL after 10 s) and removes its directory. */
+void backend_stop(backend *b);
+
+#endif
