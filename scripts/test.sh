@@ -57,11 +57,11 @@ run_suite() { # name build-dir meson-setup-args... -- test-args...
   count_meson "$dir"
 }
 
-run_suite "gcc debug: unit + integration" build-test -Dbuildtype=debug -Dbench=true
-run_suite "gcc ASan+UBSan: unit + integration" build-asan -Dbuildtype=debug \
+run_suite "gcc debug: unit + integration" build-ci-gcc -Dbuildtype=debug -Dbench=true
+run_suite "gcc ASan+UBSan: unit + integration" build-ci-asan -Dbuildtype=debug \
   -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false
-CC=clang run_suite "clang -Werror: unit" build-clang -Dbuildtype=debugoptimized -Dbench=true -- --suite unit
-run_suite "gcc release: unit" build-release -Dbuildtype=release -Dbench=true -- --suite unit
+CC=clang run_suite "clang -Werror: unit" build-ci-clang -Dbuildtype=debugoptimized -Dbench=true -- --suite unit
+run_suite "gcc release: unit" build-ci-release -Dbuildtype=release -Dbench=true -- --suite unit
 
 log "aarch64 coroutine core under qemu-user"
 out=$(tests/cross/run_aarch64.sh 2>&1); echo "$out" | tail -15
@@ -70,7 +70,7 @@ while read -r p f; do passed=$((passed + p)); failed=$((failed + f)); done < <(
 echo "$out" | grep -qE '^[0-9]+ passed, [0-9]+ failed' || failed=$((failed + 1))
 
 log "install + pkg-config"
-out=$(tests/install/check.sh build-test 2>&1); echo "$out"
+out=$(tests/install/check.sh build-ci-gcc 2>&1); echo "$out"
 read -r p f < <(echo "$out" | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed.*/\1 \2/p' | tail -1)
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
 
