@@ -48,20 +48,13 @@ tern_app *tern_app_new(int argc, char **argv)
     return app;
 }
 
-static char *dup_or_null(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
 tern_app *tern_app_new_with_config(const tern_config *cfg)
 {
     tern_app *app = app_alloc();
-    app->cfg = *cfg;
-    app->cfg.host = dup_or_null(cfg->host);
-    app->cfg.server_name = dup_or_null(cfg->server_name);
-    app->cfg.tls_cert = dup_or_null(cfg->tls_cert);
-    app->cfg.tls_key = dup_or_null(cfg->tls_key);
-    app->cfg.config_path = dup_or_null(cfg->config_path);
+    if (tern_config_copy(&app->cfg, cfg) < 0) {
+        fprintf(stderr, "tern: out of memory\n");
+        exit(2);
+    }
     tern_log_set_level(app->cfg.log_level);
     return app;
 }

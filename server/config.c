@@ -132,6 +132,32 @@ static const setting settings[] = {
     {"access_log", ENUM(access_log, access_log_names), .def = "plain", .help = "access log format"},
     {"log_level", ENUM(log_level, log_level_names), .def = "info",
      .help = "least severe error-log messages that are written"},
+    {"redis.url", STRING(redis_url), .def = "", .metavar = "URL",
+     .help = "redis://[:password@]IP:port/db; empty: no Redis pool"},
+    {"redis.pool_size", INT(redis_pool_size), .def = "4", .min = 1, .max = 1024,
+     .help = "Redis connections per worker (commands are pipelined on them)"},
+    {"redis.timeout_ms", MS(redis_timeout_ms), .def = "2000", .min = 1, .max = 3600000,
+     .help = "per Redis command (also bounded by the request deadline)"},
+    {"redis.connect_timeout_ms", MS(redis_connect_timeout_ms), .def = "1000", .min = 1,
+     .max = 3600000, .help = "per Redis connect attempt"},
+    {"mysql.url", STRING(mysql_url), .def = "", .metavar = "URL",
+     .help = "mysql://user:password@IP:port/db; empty: no MySQL pool"},
+    {"mysql.pool_min", INT(mysql_pool_min), .def = "1", .min = 0, .max = 10000,
+     .help = "MySQL connections kept open per worker"},
+    {"mysql.pool_max", INT(mysql_pool_max), .def = "10", .min = 1, .max = 10000,
+     .help = "most MySQL connections per worker"},
+    {"mysql.acquire_timeout_ms", MS(mysql_acquire_timeout_ms), .def = "1000", .min = 1,
+     .max = 3600000, .help = "wait for a free MySQL connection (503 beyond)"},
+    {"mysql.query_timeout_ms", MS(mysql_query_timeout_ms), .def = "5000", .min = 1,
+     .max = 3600000, .help = "per MySQL statement (also bounded by the request deadline)"},
+    {"mysql.connect_timeout_ms", MS(mysql_connect_timeout_ms), .def = "2000", .min = 1,
+     .max = 3600000, .help = "per MySQL connect attempt"},
+    {"mysql.idle_ping_ms", MS(mysql_idle_ping_ms), .def = "30000", .min = 0, .max = 86400000,
+     .help = "ping a MySQL connection idle longer than this before lending it"},
+    {"mysql.pool_recycle_s", INT(mysql_pool_recycle_s), .def = "3600", .min = 0, .max = 604800,
+     .help = "close MySQL connections older than this many seconds (0: never)"},
+    {"crawl.urls", STRING(crawl_urls), .def = "", .metavar = "URLS",
+     .help = "comma-separated URLs that GET /crawl fetches concurrently"},
 };
 
 #define N_SETTINGS (sizeof settings / sizeof settings[0])
@@ -685,6 +711,26 @@ void tern_config_free(tern_config *c)
     }
     free(c->config_path);
     c->config_path = NULL;
+}
+
+int tern_config_copy(tern_config *dst, const tern_config *src)
+{
+    *dst = *src;
+    bool ok = true;
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        if (settings[i].kind == KIND_STRING) {
+            char **field = (char **)((char *)dst + settings[i].offset);
+            if (*field && !(*field = strdup(*field)))
+                ok = false;
+        }
+    }
+    if (dst->config_path && !(dst->config_path = strdup(dst->config_path)))
+        ok = false;
+    if (!ok) {
+        tern_config_free(dst);
+        return -ENOMEM;
+    }
+    return 0;
 }
 
 /* ---------------------------------------------------------------------------------

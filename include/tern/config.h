@@ -34,6 +34,19 @@ typedef struct tern_config {
     int max_coroutines;          /**< coroutine.max: live coroutines per worker (503 beyond) */
     tern_access_log access_log;  /**< access_log: plain | json | off */
     tern_log_level log_level;    /**< log_level: error | warn | info | debug */
+    char *redis_url;             /**< redis.url: redis://[:password@]IP:port/db; "" = no Redis */
+    int redis_pool_size;         /**< redis.pool_size: connections per worker */
+    uint64_t redis_timeout_ms;   /**< redis.timeout_ms: per command */
+    uint64_t redis_connect_timeout_ms; /**< redis.connect_timeout_ms: per connect attempt */
+    char *mysql_url;             /**< mysql.url: mysql://user:password@IP:port/db; "" = no MySQL */
+    int mysql_pool_min;          /**< mysql.pool_min: connections kept open per worker */
+    int mysql_pool_max;          /**< mysql.pool_max: most connections per worker */
+    uint64_t mysql_acquire_timeout_ms; /**< mysql.acquire_timeout_ms: wait for a free connection (503 beyond) */
+    uint64_t mysql_query_timeout_ms;   /**< mysql.query_timeout_ms: per statement */
+    uint64_t mysql_connect_timeout_ms; /**< mysql.connect_timeout_ms: per connect attempt */
+    uint64_t mysql_idle_ping_ms; /**< mysql.idle_ping_ms: ping connections idle longer than this */
+    int mysql_pool_recycle_s;    /**< mysql.pool_recycle_s: close connections older than this (0: never) */
+    char *crawl_urls;            /**< crawl.urls: comma-separated URLs GET /crawl fetches */
     char *config_path;           /**< the YAML file that was read (NULL: none) */
 } tern_config;
 
@@ -51,6 +64,9 @@ int tern_config_set(tern_config *c, const char *key, const char *value, char *er
 
 /** Writes the --help text (every key, its flag, env name and default) to f. */
 void tern_config_usage(FILE *f, const char *prog);
+
+/** Makes dst a deep copy of src (its own strings). 0 or -ENOMEM (dst then empty). */
+int tern_config_copy(tern_config *dst, const tern_config *src);
 
 /** Frees the strings c owns. */
 void tern_config_free(tern_config *c);

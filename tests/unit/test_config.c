@@ -47,6 +47,19 @@ static const struct {
     {"coroutine.max", "TERN_COROUTINE_MAX"},
     {"access_log", "TERN_ACCESS_LOG"},
     {"log_level", "TERN_LOG_LEVEL"},
+    {"redis.url", "TERN_REDIS_URL"},
+    {"redis.pool_size", "TERN_REDIS_POOL_SIZE"},
+    {"redis.timeout_ms", "TERN_REDIS_TIMEOUT_MS"},
+    {"redis.connect_timeout_ms", "TERN_REDIS_CONNECT_TIMEOUT_MS"},
+    {"mysql.url", "TERN_MYSQL_URL"},
+    {"mysql.pool_min", "TERN_MYSQL_POOL_MIN"},
+    {"mysql.pool_max", "TERN_MYSQL_POOL_MAX"},
+    {"mysql.acquire_timeout_ms", "TERN_MYSQL_ACQUIRE_TIMEOUT_MS"},
+    {"mysql.query_timeout_ms", "TERN_MYSQL_QUERY_TIMEOUT_MS"},
+    {"mysql.connect_timeout_ms", "TERN_MYSQL_CONNECT_TIMEOUT_MS"},
+    {"mysql.idle_ping_ms", "TERN_MYSQL_IDLE_PING_MS"},
+    {"mysql.pool_recycle_s", "TERN_MYSQL_POOL_RECYCLE_S"},
+    {"crawl.urls", "TERN_CRAWL_URLS"},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
