@@ -53,6 +53,7 @@ start)
     wait_for mariadb mariadb --no-defaults -uroot --socket="$dir/mysql/mysql.sock" -e 'SELECT 1'
     if [ "${fresh:-0}" = 1 ]; then
       mariadb --no-defaults -uroot --socket="$dir/mysql/mysql.sock" < "$root/db/tfb_create.sql"
+      mariadb --no-defaults -uroot --socket="$dir/mysql/mysql.sock" < "$root/db/tern_schema.sql"
     fi
   fi
   echo "TERN_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"

@@ -122,9 +122,27 @@ int backend_redis_start(backend *b)
 
 /* The template data directory: mariadb-install-db and the schema load take seconds,
  * so they run once per machine (per uid) and each test copies the result. */
+/* FNV-1a over the schema files: a changed schema gets a fresh template. */
+static unsigned long schema_hash(void)
+{
+    const char *files[] = {"db/tfb_create.sql", "db/tern_schema.sql"};
+    unsigned long h = 1469598103934665603UL;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", source_root(), files[i]);
+        FILE *f = fopen(path, "r");
+        int c;
+        while (f && (c = fgetc(f)) != EOF)
+            h = (h ^ (unsigned char)c) * 1099511628211UL;
+        if (f)
+            fclose(f);
+    }
+    return h;
+}
+
 static int mariadb_template(char *out, size_t n)
 {
-    snprintf(out, n, "/tmp/tern-mariadb-template-%d", (int)getuid());
+    snprintf(out, n, "/tmp/tern-mariadb-template-%d-%lx", (int)getuid(), schema_hash());
     char marker[400];
     snprintf(marker, sizeof marker, "%s/.ready", out);
     if (access(marker, F_OK) == 0)
@@ -142,10 +160,11 @@ static int mariadb_template(char *out, size_t n)
              "for i in $(seq 300); do mariadb --no-defaults -uroot --socket=$t/s.sock -e 'SELECT 1' "
              ">/dev/null 2>&1 && break; sleep 0.1; done; "
              "mariadb --no-defaults -uroot --socket=$t/s.sock < %s/db/tfb_create.sql; "
+             "mariadb --no-defaults -uroot --socket=$t/s.sock < %s/db/tern_schema.sql; "
              "kill $(cat $t/p.pid); for i in $(seq 300); do [ -f $t/p.pid ] || break; sleep 0.1; done; "
              "touch $t/.ready; mv -T $t %s 2>/dev/null || rm -rf $t",
              out, getuid() == 0 ? "--user=root" : "", port, getuid() == 0 ? "--user=root" : "",
-             source_root(), out);
+             source_root(), source_root(), out);
     if (run(cmd) < 0 || access(marker, F_OK) != 0) {
         fprintf(stderr, "could not build the MariaDB template in %s\n", out);
         return -1;
