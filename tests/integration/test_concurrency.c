@@ -8,55 +8,13 @@
 
 #include "service.h"
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static size_t discard(char *p, size_t sz, size_t n, void *ud)
-{
-    (void)p;
-    (void)ud;
-    return sz * n;
-}
-
 /* Runs n requests for path at once, each on its own connection; returns how many
  * answered 200 and the wall time. */
 static int run_parallel(const svc *s, const char *path, int n, double *elapsed)
 {
-    CURLM *m = curl_multi_init();
-    curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)n);
-    CURL **e = calloc((size_t)n, sizeof(*e));
-    char url[128];
-    snprintf(url, sizeof url, "%s%s", s->base, path);
-    for (int i = 0; i < n; i++) {
-        e[i] = curl_easy_init();
-        curl_easy_setopt(e[i], CURLOPT_URL, url);
-        curl_easy_setopt(e[i], CURLOPT_WRITEFUNCTION, discard);
-        curl_easy_setopt(e[i], CURLOPT_TIMEOUT, 20L);
-        curl_easy_setopt(e[i], CURLOPT_FRESH_CONNECT, 1L);
-        curl_multi_add_handle(m, e[i]);
-    }
-    double t0 = now_s();
-    int running = 1;
-    while (running) {
-        curl_multi_perform(m, &running);
-        if (running)
-            curl_multi_poll(m, NULL, 0, 100, NULL);
-    }
-    *elapsed = now_s() - t0;
-    int ok = 0;
-    for (int i = 0; i < n; i++) {
-        long code = 0;
-        curl_easy_getinfo(e[i], CURLINFO_RESPONSE_CODE, &code);
-        ok += code == 200;
-        curl_multi_remove_handle(m, e[i]);
-        curl_easy_cleanup(e[i]);
-    }
-    free(e);
-    curl_multi_cleanup(m);
+    double t0 = svc_now();
+    int ok = http_parallel(s, path, n, n, 20, NULL);
+    *elapsed = svc_now() - t0;
     return ok;
 }
 

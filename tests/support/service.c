@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "service.h"
@@ -30,7 +31,7 @@ int svc_free_port(void)
     return ntohs(a.sin_port);
 }
 
-static double now_s(void)
+double svc_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -89,8 +90,8 @@ int svc_start(svc *s, const char *bin, const char *const *args, const char *cons
         _exit(127);
     }
     s->pid = pid;
-    double until = now_s() + 10;
-    while (now_s() < until) {
+    double until = svc_now() + 10;
+    while (svc_now() < until) {
         int st;
         if (waitpid(pid, &st, WNOHANG) == pid) {
             s->pid = 0;
@@ -117,9 +118,9 @@ int svc_stop(svc *s, int sig, double timeout_s)
     if (!s->pid)
         return -1;
     kill(s->pid, sig);
-    double until = now_s() + timeout_s;
+    double until = svc_now() + timeout_s;
     int st = 0;
-    while (now_s() < until) {
+    while (svc_now() < until) {
         pid_t r = waitpid(s->pid, &st, WNOHANG);
         if (r == s->pid) {
             s->pid = 0;
@@ -246,4 +247,53 @@ void http_resp_free(http_resp *r)
     free(r->body);
     free(r->headers);
     r->body = r->headers = NULL;
+}
+
+static size_t discard(char *p, size_t sz, size_t n, void *ud)
+{
+    (void)p;
+    (void)ud;
+    return sz * n;
+}
+
+int http_parallel(const svc *s, const char *path, int n, int concurrent, double timeout_s,
+                  long *statuses)
+{
+    CURLM *m = curl_multi_init();
+    curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)concurrent);
+    CURL **e = calloc((size_t)n, sizeof(*e));
+    char url[1024];
+    snprintf(url, sizeof url, "%s%s", s->base, path);
+    for (int i = 0; i < n; i++) {
+        e[i] = curl_easy_init();
+        curl_easy_setopt(e[i], CURLOPT_URL, url);
+        curl_easy_setopt(e[i], CURLOPT_WRITEFUNCTION, discard);
+        curl_easy_setopt(e[i], CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000));
+        curl_easy_setopt(e[i], CURLOPT_NOSIGNAL, 1L);
+        if (s->tls) {
+            curl_easy_setopt(e[i], CURLOPT_SSL_VERIFYPEER, 0L);
+            curl_easy_setopt(e[i], CURLOPT_SSL_VERIFYHOST, 0L);
+        }
+        curl_easy_setopt(e[i], CURLOPT_PRIVATE, (void *)(intptr_t)i);
+        curl_multi_add_handle(m, e[i]);
+    }
+    int running = 1;
+    while (running) {
+        curl_multi_perform(m, &running);
+        if (running)
+            curl_multi_poll(m, NULL, 0, 100, NULL);
+    }
+    int ok = 0;
+    for (int i = 0; i < n; i++) {
+        long code = 0;
+        curl_easy_getinfo(e[i], CURLINFO_RESPONSE_CODE, &code);
+        if (statuses)
+            statuses[i] = code;
+        ok += code == 200;
+        curl_multi_remove_handle(m, e[i]);
+        curl_easy_cleanup(e[i]);
+    }
+    free(e);
+    curl_multi_cleanup(m);
+    return ok;
 }

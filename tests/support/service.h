@@ -49,6 +49,14 @@ int http_request(const svc *s, const char *method, const char *path, const char 
 /** GET shorthand. */
 int http_get(const svc *s, const char *path, http_resp *r);
 
+/** Sends n GETs of path, at most `concurrent` at once, each on its own connection;
+ *  stores each status in statuses (0: no response) and returns how many were 200. */
+int http_parallel(const svc *s, const char *path, int n, int concurrent, double timeout_s,
+                  long *statuses);
+
+/** Seconds on a monotonic clock. */
+double svc_now(void);
+
 /** The value of header name in r (case-insensitive), copied into buf; NULL if absent. */
 const char *http_header(const http_resp *r, const char *name, char *buf, size_t n);
 
