@@ -7,5 +7,10 @@ int main(int argc, char **argv)
     routes_hello(app);
     routes_items(app);
     routes_sleep(app);
+    routes_health(app);
+    routes_redis_demo(app);
+    routes_mysql_demo(app);
+    routes_heroes(app);
+    routes_crawl(app);
     return tern_run(app);
 }

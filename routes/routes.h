@@ -13,4 +13,19 @@ void routes_items(tern_app *app);
 /** GET /sleep?ms=N: awaits N ms on the handler's coroutine. */
 void routes_sleep(tern_app *app);
 
+/** GET /healthz, /readyz: liveness and readiness. */
+void routes_health(tern_app *app);
+
+/** GET /red: the tutorial's Redis demo. */
+void routes_redis_demo(tern_app *app);
+
+/** GET /mysql, /db: the tutorial's MySQL demo and TechEmpower's single query. */
+void routes_mysql_demo(tern_app *app);
+
+/** Heroes CRUD (FastAPI's SQL tutorial) with a Redis cache. */
+void routes_heroes(tern_app *app);
+
+/** GET /crawl: fetch the configured URLs concurrently. */
+void routes_crawl(tern_app *app);
+
 #endif

@@ -108,6 +108,16 @@ static void route_fail(tern_app *app, tern_method m, const char *path, const cha
     app->route_error = strdup(buf);
 }
 
+void tern_on_worker_start(tern_app *app, void (*fn)(void))
+{
+    size_t max = sizeof app->worker_start_hooks / sizeof app->worker_start_hooks[0];
+    if (app->nworker_start_hooks == max) {
+        route_fail(app, TERN_GET, "(startup hook)", "more than 8 worker start hooks");
+        return;
+    }
+    app->worker_start_hooks[app->nworker_start_hooks++] = fn;
+}
+
 /* Declared parameters plus a str/int/float declaration for every path segment that
  * has none, checked against the pattern. On failure, why says what is wrong. */
 static int build_params(tern_route_rec *r, const tern_param *decl, char *why, size_t whylen)
@@ -336,7 +346,7 @@ int tern_run(tern_app *app)
                   app->ssl_ctx ? "https" : "http", app->cfg.host, app->cfg.port, app->nworkers);
 
     int sig = 0;
-    sigwait(&stop_sigs, &sig);
+    sigwait(&stop_sigs, &sig); /* a worker that fails to start raises SIGTERM too */
     tern_log_info("received %s: draining (up to %llu ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                   (unsigned long long)app->cfg.drain_timeout_ms);
     for (int i = 0; i < app->nworkers; i++)
@@ -347,7 +357,8 @@ int tern_run(tern_app *app)
     for (int i = 0; i < app->nworkers; i++)
         served += app->workers[i].served;
     tern_log_info("stopped after %llu response(s)", (unsigned long long)served);
+    int code = app->start_failed ? 2 : 0;
     app_free(app);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return 0;
+    return code;
 }

@@ -34,6 +34,9 @@ struct tern_app {
     SSL_CTX *ssl_ctx;          /**< TLS + HTTP/2 when a cert and key are configured */
     tern_worker *workers;
     int nworkers;
+    void (*worker_start_hooks[8])(void); /**< tern_on_worker_start, in order */
+    size_t nworker_start_hooks;
+    volatile int start_failed;  /**< a worker could not open its pools: exit 2 */
 };
 
 #endif

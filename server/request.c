@@ -8,6 +8,7 @@
 
 #include "tern/error.h"
 #include "request.h"
+#include "worker.h"
 #include "scheduler.h"
 
 /* Query pairs kept per request: parameter pollution cannot make us parse forever. */
@@ -19,6 +20,11 @@ tern_req *tern_current_req(void)
     if (!t || !t->scope)
         return NULL;
     return t->scope->is_request ? t->scope->udata : NULL;
+}
+
+const tern_config *tern_req_config(const tern_req *req)
+{
+    return &req->worker->app->cfg;
 }
 
 tern_method tern_req_method(const tern_req *req)

@@ -6,6 +6,7 @@
 #include "request.h"
 #include "json_out.h"
 #include "response.h"
+#include "validation_error.h"
 
 const int tern__raw_marker = 0;
 
@@ -200,4 +201,15 @@ json_t *tern_error_from_code(tern_req *req, int code)
     default:
         return tern_error(req, 500, "Internal Server Error");
     }
+}
+
+json_t *tern_validation_entry(const char *type, json_t *loc, json_t *input, json_t *ctx)
+{
+    return tern_verr_make(type, loc, input, ctx);
+}
+
+json_t *tern_validation_error(tern_req *req, json_t *errors)
+{
+    tern_set_status(req, 422);
+    return tern_verr_body(errors);
 }

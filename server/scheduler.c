@@ -96,6 +96,13 @@ static void scope_end(tern_scope *sc)
         t = next;
     }
     sc->tasks = NULL;
+    /* Cleanups first: on_end may free the memory (arena, request) they point into. */
+    while (sc->cleanups) {
+        tern_scope_cleanup *n = sc->cleanups;
+        void (*fn)(void *) = n->fn;
+        tern_scope_undefer(sc, n);
+        fn(n->arg);
+    }
     if (sc->on_end)
         sc->on_end(sc);
 }
@@ -393,6 +400,31 @@ void tern_task_cancel(tern_task *t)
     t->cancelled = true;
     if (t->waiting)
         tern__wake((tern_waiter){t, t->gen}, TERN_ECANCELED);
+}
+
+void tern_scope_defer(tern_scope *sc, tern_scope_cleanup *node, void (*fn)(void *), void *arg)
+{
+    node->fn = fn;
+    node->arg = arg;
+    node->prev = NULL;
+    node->next = sc->cleanups;
+    if (sc->cleanups)
+        sc->cleanups->prev = node;
+    sc->cleanups = node;
+}
+
+void tern_scope_undefer(tern_scope *sc, tern_scope_cleanup *node)
+{
+    if (!node->fn)
+        return;
+    if (node->prev)
+        node->prev->next = node->next;
+    else
+        sc->cleanups = node->next;
+    if (node->next)
+        node->next->prev = node->prev;
+    node->next = node->prev = NULL;
+    node->fn = NULL;
 }
 
 void tern_scope_hold(tern_scope *sc)

@@ -23,6 +23,14 @@
 typedef struct tern_sched tern_sched;
 typedef struct tern_scope tern_scope;
 
+/** A cleanup run when its scope ends (newest first, before on_end, on the main stack).
+ *  The caller allocates the node and keeps it alive until it runs or is removed. */
+typedef struct tern_scope_cleanup {
+    struct tern_scope_cleanup *next, *prev;
+    void (*fn)(void *arg); /**< NULL once run or removed */
+    void *arg;
+} tern_scope_cleanup;
+
 /** A node on a wait list (task joiners, future waiters): lives on the waiting
  *  task's stack for the duration of its wait. */
 typedef struct tern_waitnode {
@@ -81,6 +89,7 @@ struct tern_scope {
     void (*on_end)(tern_scope *s); /**< called on the main stack when live drops to 0 */
     void *udata;              /**< owner's pointer */
     bool is_request;          /**< udata is the tern_req this scope serves */
+    tern_scope_cleanup *cleanups; /**< run at the end, newest first (tern_scope_defer) */
 };
 
 /** Per-thread scheduler counters (for metrics and tests). */
@@ -119,6 +128,12 @@ void tern_scope_cancel(tern_scope *sc);
 
 /** Cancels the tasks of the scope that are still running (not the scope itself). */
 void tern_scope_cancel_tasks(tern_scope *sc);
+
+/** Registers fn(arg) to run when sc ends, whatever path its tasks took (resources
+ *  lent to the scope, such as pool connections, go back this way). */
+void tern_scope_defer(tern_scope *sc, tern_scope_cleanup *node, void (*fn)(void *), void *arg);
+/** Removes a cleanup that has not run (its resource was released early); no-op if it ran. */
+void tern_scope_undefer(tern_scope *sc, tern_scope_cleanup *node);
 
 /** Counts a piece of outside work (a blocking job) as keeping the scope alive. */
 void tern_scope_hold(tern_scope *sc);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <signal.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "tern/error.h"
@@ -153,8 +155,8 @@ void tern_worker_check_drained(tern_worker *w)
         return;
     if (!w->drain_done && w->live_reqs == 0 && w->unwritten == 0)
         finish_drain(w);
-    /* the loop may stop once no request runs and no connection is left */
-    if (w->drain_done && !w->closed && w->live_reqs == 0 && w->connections == 0)
+    /* the loop may stop once no request, task or connection is left */
+    if (w->drain_done && !w->closed && w->live_reqs == 0 && w->connections == 0 && w->bg.live == 0)
         final_close(w);
 }
 
@@ -180,6 +182,7 @@ static void on_stop(uv_async_t *a)
     w->stopping = true;
     uv_close((uv_handle_t *)&w->listener, NULL);
     h2o_context_request_shutdown(&w->ctx);
+    tern_scope_cancel(&w->bg); /* start hooks still waiting give up */
     uv_timer_start(&w->drain_timer, on_drain_timeout, w->app->cfg.drain_timeout_ms, 0);
     tern_worker_check_drained(w);
 }
@@ -203,6 +206,37 @@ static void on_disconnect_timer(uv_timer_t *t)
         tern__check_disconnects(w);
 }
 
+static void on_bg_end(tern_scope *sc)
+{
+    tern_worker_check_drained(sc->udata);
+}
+
+static void *run_start_hook(void *arg)
+{
+    void (*fn)(void) = (void (*)(void))(uintptr_t)arg;
+    fn();
+    return NULL;
+}
+
+/* Opens the worker's pools and starts its start hooks; false when the config makes
+ * that impossible (the process then stops with exit code 2). */
+static bool start_pools(tern_worker *w)
+{
+    tern_app *app = w->app;
+    tern_arena_init(&w->bg_arena, NULL, 0);
+    tern_scope_init(&w->bg, w->sched, &w->bg_arena, 0);
+    w->bg.udata = w;
+    w->bg.on_end = on_bg_end;
+    if (tern__worker_pools_open(&w->pools, &app->cfg) < 0) {
+        tern_log_error("worker %d: %s", w->id, tern_errmsg());
+        return false;
+    }
+    for (size_t i = 0; i < app->nworker_start_hooks; i++)
+        if (!tern__spawn_in(&w->bg, run_start_hook, (void *)(uintptr_t)app->worker_start_hooks[i]))
+            tern_log_error("worker %d: cannot start a start hook: %s", w->id, tern_errmsg());
+    return true;
+}
+
 /* ---- the thread ----------------------------------------------------------------- */
 
 static void *worker_main(void *arg)
@@ -214,6 +248,10 @@ static void *worker_main(void *arg)
     if (!w->sched) {
         tern_log_error("worker %d: %s", w->id, tern_errmsg());
         abort();
+    }
+    if (!start_pools(w)) {
+        app->start_failed = 1;
+        kill(getpid(), SIGTERM); /* the main thread stops everything */
     }
     h2o_context_init(&w->ctx, &w->loop, &app->h2o);
     w->accept_ctx.ctx = &w->ctx;
@@ -228,7 +266,10 @@ static void *worker_main(void *arg)
     if (h2o_timeout_is_linked(&w->ctx.http2._graceful_shutdown_timeout))
         h2o_timeout_unlink(&w->ctx.http2._graceful_shutdown_timeout);
     h2o_context_dispose(&w->ctx);
+    tern__worker_pools_close(&w->pools);
+    uv_run(&w->loop, UV_RUN_DEFAULT); /* the pools' handles finish closing */
     tern_sched_free(w->sched);
+    tern_arena_reset(&w->bg_arena);
     w->sched = NULL;
     tern__req_pool_free(w);
     tern__response_thread_cleanup();

@@ -11,6 +11,7 @@
 #include "app_impl.h"
 #include "access_log.h"
 #include "scheduler.h"
+#include "worker_pools.h"
 
 struct tern_req;
 
@@ -44,6 +45,9 @@ struct tern_worker {
     bool stopping;
     bool drain_done;
     bool closed;
+    tern_worker_pools pools;       /**< this worker's Redis, MySQL and HTTP clients */
+    tern_scope bg;                 /**< scope of the worker's own tasks (start hooks) */
+    tern_arena bg_arena;
 };
 
 /** Opens the worker's listening socket on the configured host/port (SO_REUSEPORT).

@@ -2,6 +2,9 @@
 #ifndef TERN_APP_H
 #define TERN_APP_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "config.h"
 #include "route.h"
 
@@ -14,6 +17,15 @@ tern_app *tern_app_new_with_config(const tern_config *cfg);
 
 /** The app's settings (read-only once tern_run starts). */
 const tern_config *tern_app_config(const tern_app *app);
+
+/** Runs fn once on every worker, on a coroutine, after the worker's pools open and
+ *  while it starts serving (FastAPI's startup event, per worker): warm a cache, create
+ *  a table. Its waits have no deadline; at shutdown they are cancelled. */
+void tern_on_worker_start(tern_app *app, void (*fn)(void));
+
+/** Readiness of the running worker's pools: true when every configured pool (redis.url,
+ *  mysql.url) can serve; false with a detail naming what is down. For /readyz. */
+bool tern_ready(char *detail, size_t n);
 
 /** Runs the workers until SIGTERM/SIGINT, drains in-flight requests, frees the app.
  *  Returns the process exit code (0 after a clean shutdown, 2 on bad routes or

@@ -40,4 +40,7 @@ void tern_http_client_free(tern_http_client *c);
 int tern_http_fetch(tern_http_client *c, const char *url, const tern_http_opts *opts,
                     tern_http_response *resp);
 
+/** The running worker's client (NULL off a worker). */
+tern_http_client *tern_http_default(void);
+
 #endif

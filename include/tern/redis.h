@@ -77,4 +77,13 @@ bool tern_redis_pool_ready(const tern_redis_pool *p);
 /** The pool's gauges and counters. */
 void tern_redis_pool_stats(const tern_redis_pool *p, tern_pool_stats *out);
 
+/* ---- from a handler: the worker's pool, configured by redis.* ---------------------- */
+
+/** The running worker's Redis pool; NULL when redis.url is empty or off a worker. */
+tern_redis_pool *tern_redis_default(void);
+
+/** tern_redis_cmd on the worker's pool: tern_redis(&reply, "HGETALL %s", "car").
+ *  TERN_EUNAVAILABLE when no pool is configured. */
+int tern_redis(tern_redis_reply **reply, const char *fmt, ...);
+
 #endif

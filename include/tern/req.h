@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "config.h"
 #include "route.h"
 
 /** Returned by a handler that answered with tern_respond()/tern_text()/tern_html(). */
@@ -19,6 +20,9 @@ extern const int tern__raw_marker;
 
 /** The request the current coroutine serves (NULL outside a request). */
 tern_req *tern_current_req(void);
+
+/** The settings of the app serving the request. */
+const tern_config *tern_req_config(const tern_req *req);
 
 /** The request method. */
 tern_method tern_req_method(const tern_req *req);
@@ -80,6 +84,15 @@ json_t *tern_respond(tern_req *req, const char *content_type, const void *data, 
 json_t *tern_text(tern_req *req, const char *text);
 /** Answers text/html; charset=utf-8; returns TERN_RAW. */
 json_t *tern_html(tern_req *req, const char *html);
+
+/** One FastAPI validation error entry: {"type", "loc", "msg", "input", "ctx"?} with
+ *  pydantic's message for type ("missing", "int_type", "string_too_long", ...).
+ *  Steals loc, input and ctx (ctx may be NULL). NULL for an unknown type. */
+json_t *tern_validation_entry(const char *type, json_t *loc, json_t *input, json_t *ctx);
+
+/** Sets 422 and returns {"detail": errors} (steals errors), like FastAPI's
+ *  RequestValidationError. */
+json_t *tern_validation_error(tern_req *req, json_t *errors);
 
 /** Maps an await's error code to the answer users expect: 504 for the deadline,
  *  503 for an unavailable backend, 500 otherwise; returns the error body. */

@@ -34,10 +34,15 @@ typedef struct tern_sql_arg {
 #define TERN_I64(v) ((tern_sql_arg){.type = TERN_SQL_INT, .i = (int64_t)(v)})
 /** A floating-point parameter. */
 #define TERN_F64(v) ((tern_sql_arg){.type = TERN_SQL_DOUBLE, .d = (double)(v)})
+/** A text parameter (NULL binds SQL NULL). A function, not a macro: arrays and NULL
+ *  both work without compiler warnings about always-true addresses. */
+static inline tern_sql_arg tern_sql_text(const char *s)
+{
+    tern_sql_arg a = {.type = s ? TERN_SQL_TEXT : TERN_SQL_NULL, .p = s, .len = s ? strlen(s) : 0};
+    return a;
+}
 /** A text parameter (NULL binds SQL NULL). */
-#define TERN_TEXT(s)                                                                               \
-    ((tern_sql_arg){.type = (s) ? TERN_SQL_TEXT : TERN_SQL_NULL, .p = (s),                        \
-                    .len = (s) ? strlen(s) : 0})
+#define TERN_TEXT(s) tern_sql_text(s)
 /** A binary parameter. */
 #define TERN_BYTES(ptr, n) ((tern_sql_arg){.type = TERN_SQL_BYTES, .p = (ptr), .len = (n)})
 /** SQL NULL. */
@@ -124,5 +129,20 @@ bool tern_sql_pool_ready(const tern_sql_pool *p);
 
 /** The pool's gauges and counters. */
 void tern_sql_pool_stats(const tern_sql_pool *p, tern_pool_stats *out);
+
+/* ---- from a handler: the worker's pool, configured by mysql.* ---------------------- */
+
+/** The running worker's MySQL pool; NULL when mysql.url is empty or off a worker. */
+tern_sql_pool *tern_sql_default(void);
+
+/** One query on a connection borrowed from the worker's pool for this statement:
+ *  tern_sql_rows(&rows, "SELECT ... WHERE id = ?", TERN_SQL_ARGS(TERN_I64(id))). */
+int tern_sql_rows(json_t **rows, const char *sql, const tern_sql_arg *args, size_t nargs);
+
+/** The first row (1), none (0) or an error (< 0), on the worker's pool. */
+int tern_sql_row(json_t **row, const char *sql, const tern_sql_arg *args, size_t nargs);
+
+/** An INSERT/UPDATE/DELETE on the worker's pool. */
+int tern_sql_run(tern_sql_result *res, const char *sql, const tern_sql_arg *args, size_t nargs);
 
 #endif

@@ -10,6 +10,10 @@
 #include "route.h"
 #include "req.h"
 #include "task.h"
+#include "pool.h"
+#include "redis.h"
+#include "sql.h"
+#include "http_client.h"
 #include "app.h"
 
 /** tern's version as "major.minor.patch". */

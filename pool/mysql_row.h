@@ -1,0 +1,50 @@
+/* pool/mysql_row.h - result rows of a prepared statement as JSON: binds a buffer per
+ * column chosen by the column's type, and turns each fetched row into an object keyed by
+ * column name. Internal to the MySQL pool. */
+#ifndef TERN_POOL_MYSQL_ROW_H
+#define TERN_POOL_MYSQL_ROW_H
+
+#include <stdbool.h>
+#include <jansson.h>
+#include <mysql.h>
+
+/** One result column's buffer. */
+typedef struct row_col {
+    int kind;               /**< how the value becomes JSON (mysql_row.c) */
+    bool is_unsigned;
+    union {
+        long long i;
+        double d;
+        float f;
+        MYSQL_TIME t;
+    } num;
+    char *buf;              /**< text and binary values (and DECIMAL, BIT) */
+    unsigned long cap;
+    unsigned long length;   /**< the value's full length */
+    my_bool is_null;
+    my_bool error;          /**< set by the connector when buf was too small */
+} row_col;
+
+/** The result columns of a statement; buffers are kept across executions. */
+typedef struct row_buf {
+    unsigned ncols, cap;
+    row_col *cols;
+    MYSQL_BIND *binds;
+    MYSQL_RES *meta;        /**< this execution's metadata (column names) */
+} row_buf;
+
+/** Binds buffers for stmt's current result set (call after each execute). 0, or -ENOMEM /
+ *  -EIO with tern_errmsg. */
+int row_bind(row_buf *rb, MYSQL_STMT *stmt);
+
+/** The row just fetched as a JSON object; values cut short by their buffer are read in
+ *  full. NULL (tern_errmsg) when out of memory. */
+json_t *row_json(row_buf *rb, MYSQL_STMT *stmt);
+
+/** Drops this execution's metadata; the buffers stay for the next one. */
+void row_unbind(row_buf *rb);
+
+/** Frees the buffers. */
+void row_free(row_buf *rb);
+
+#endif
