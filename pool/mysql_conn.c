@@ -23,8 +23,8 @@
 /* A poll handle with the descriptor it owns. */
 typedef struct conn_poll {
     uv_poll_t h;
-    int fd;      /* our dup of the connector's socket */
-    ino_t ino;   /* the socket it refers to (a new socket may reuse the number) */
+    int fd;    /* our dup of the connector's socket */
+    ino_t ino; /* the socket it refers to (a new socket may reuse the number) */
 } conn_poll;
 
 static void on_poll(uv_poll_t *h, int status, int events);
@@ -115,21 +115,27 @@ static int ensure_poll(mysql_conn *c)
     return 0;
 }
 
+/* Stops waiting altogether: before an abort, a close, or lending an idle connection. */
 static void disarm(mysql_conn *c)
 {
+    c->armed = false;
     /* libuv's stop always costs an epoll_ctl, active or not */
     if (c->poll && uv_is_active((uv_handle_t *)c->poll))
         uv_poll_stop(c->poll);
+    c->poll_events = 0;
     uv_timer_stop(&c->timer);
 }
 
 /* Waits for the events the connector asked for (st) and, whichever is sooner, for its
- * own timeout or our deadline. */
+ * own timeout or our deadline. The watcher stays on between steps when the next one
+ * wants the same events (a query's answer, then the next query's): restarting it would
+ * cost two epoll_ctl calls per round trip. */
 static void arm(mysql_conn *c, int st)
 {
     c->want = st;
     c->revents = 0;
     c->expired = false;
+    c->armed = true;
     int ev = 0;
     if (st & MYSQL_WAIT_READ)
         ev |= UV_READABLE;
@@ -139,10 +145,14 @@ static void arm(mysql_conn *c, int st)
         ev |= UV_PRIORITIZED;
     uint64_t now = uv_now(c->loop);
     uint64_t due = UINT64_MAX;
-    if (ev) {
+    bool watching = c->poll && c->poll_events == ev && uv_is_active((uv_handle_t *)c->poll);
+    if (watching) {
+        uv_ref((uv_handle_t *)c->poll);
+    } else if (ev) {
         if (ensure_poll(c) == 0) {
             uv_ref((uv_handle_t *)c->poll);
             uv_poll_start(c->poll, ev, on_poll);
+            c->poll_events = ev;
         } else {
             /* No socket to watch: let the connector look for itself at once. */
             c->revents = st & (MYSQL_WAIT_READ | MYSQL_WAIT_WRITE);
@@ -166,7 +176,10 @@ static void bg_step(mysql_conn *c);
  * switch stacks); a background operation continues right here. */
 static void fire(mysql_conn *c)
 {
-    disarm(c);
+    c->armed = false;
+    uv_timer_stop(&c->timer);
+    if (c->poll)
+        uv_unref((uv_handle_t *)c->poll); /* only a waiting step holds the loop */
     if (c->bg_done)
         bg_step(c);
     else
@@ -178,9 +191,15 @@ static void on_poll(uv_poll_t *h, int status, int events)
     mysql_conn *c = h->data;
     if (c->state == CONN_IDLE) {
         /* idle watch: the server closed or killed the session */
-        uv_poll_stop(h);
+        disarm(c);
         if (c->on_dead)
             c->on_dead(c);
+        return;
+    }
+    if (!c->armed) {
+        /* the watcher left on after the last step, and something arrived that nobody
+         * waits for (level-triggered: it would fire again and again) */
+        disarm(c);
         return;
     }
     if (status < 0) {
@@ -200,6 +219,8 @@ static void on_poll(uv_poll_t *h, int status, int events)
 static void on_timer(uv_timer_t *h)
 {
     mysql_conn *c = h->data;
+    if (!c->armed)
+        return;
     uint64_t now = uv_now(c->loop);
     if (c->deadline && now >= c->deadline)
         c->expired = true;
@@ -252,10 +273,10 @@ int conn_run(mysql_conn *c, conn_op *op, int st)
         arm(c, st);
         c->waiter = tern__waiter();
         int rc = tern__wait(-1);
-        disarm(c);
         if (rc == 0 && c->expired)
             rc = TERN_ETIMEDOUT;
         if (rc < 0) {
+            disarm(c);
             abort_op(c, op, st);
             if (rc == TERN_ETIMEDOUT)
                 tern_set_errmsg("mysql: the statement timed out (connection dropped)");
@@ -283,6 +304,7 @@ static void bg_step(mysql_conn *c)
         return;
     }
     if (c->expired) {
+        disarm(c);
         abort_op(c, &c->bgop, c->want);
         tern_set_errmsg("mysql: timed out");
         bg_finish(c, TERN_ETIMEDOUT);
@@ -307,6 +329,7 @@ void conn_bg(mysql_conn *c, int st, uint64_t deadline, void (*done)(mysql_conn *
      * completion run inside their own call. */
     c->bg_finished = true;
     c->want = 0;
+    c->armed = true;
     uv_timer_start(&c->timer, on_timer, 0, 0);
 }
 
@@ -314,15 +337,18 @@ void conn_bg(mysql_conn *c, int st, uint64_t deadline, void (*done)(mysql_conn *
 
 void conn_watch_idle(mysql_conn *c)
 {
-    if (ensure_poll(c) < 0)
-        return;
-    uv_poll_start(c->poll, UV_READABLE | UV_DISCONNECT, on_poll);
+    c->armed = false;
+    uv_timer_stop(&c->timer);
+    /* The same watcher as for a query's answer: it just stays on. */
+    bool watching =
+        c->poll && c->poll_events == UV_READABLE && uv_is_active((uv_handle_t *)c->poll);
+    if (!watching) {
+        if (ensure_poll(c) < 0)
+            return;
+        uv_poll_start(c->poll, UV_READABLE, on_poll);
+        c->poll_events = UV_READABLE;
+    }
     uv_unref((uv_handle_t *)c->poll); /* an idle pool must not keep the loop running */
-}
-
-void conn_unwatch(mysql_conn *c)
-{
-    disarm(c);
 }
 
 static int cont_close(conn_op *op, int ev)

@@ -24,9 +24,9 @@ typedef struct conn_op {
     int (*cont)(struct conn_op *op, int events); /**< calls the matching mysql_*_cont */
     MYSQL *m;
     MYSQL_STMT *stmt;
-    MYSQL *mret;   /**< mysql_real_connect's result */
-    int iret;      /**< int results (ping, query, prepare, execute, fetch) */
-    my_bool bret;  /**< my_bool results (commit, rollback, stmt reset/close) */
+    MYSQL *mret;  /**< mysql_real_connect's result */
+    int iret;     /**< int results (ping, query, prepare, execute, fetch) */
+    my_bool bret; /**< my_bool results (commit, rollback, stmt reset/close) */
 } conn_op;
 
 /** Where a connection is in its life. */
@@ -42,37 +42,39 @@ typedef enum {
 struct mysql_conn {
     MYSQL *m;
     uv_loop_t *loop;
-    uv_poll_t *poll;     /**< watcher of the current socket (NULL until there is one) */
-    int poll_fd;         /**< the socket poll watches: re-read after every call */
-    uv_timer_t timer;    /**< the connector's TIMEOUT wait and our own deadline */
-    tern_waiter waiter;  /**< the task awaiting the current step (conn_run) */
-    int want;            /**< MYSQL_WAIT_* of the current step */
-    int revents;         /**< MYSQL_WAIT_* that happened */
-    uint64_t deadline;   /**< loop ms at which the current operation fails (0: none) */
-    uint64_t lib_due;    /**< loop ms at which the connector's own timeout fires */
-    bool expired;        /**< deadline passed during the current step */
-    bool busy;           /**< an operation is running (one at a time) */
-    bool broken;         /**< lost or aborted: never lend it again */
-    conn_op bgop;        /**< the background operation */
+    uv_poll_t *poll;    /**< watcher of the current socket (NULL until there is one) */
+    int poll_fd;        /**< the socket poll watches: re-read before (re)starting it */
+    int poll_events;    /**< UV_* events poll watches now (0: stopped) */
+    bool armed;         /**< a step waits for poll or timer */
+    uv_timer_t timer;   /**< the connector's TIMEOUT wait and our own deadline */
+    tern_waiter waiter; /**< the task awaiting the current step (conn_run) */
+    int want;           /**< MYSQL_WAIT_* of the current step */
+    int revents;        /**< MYSQL_WAIT_* that happened */
+    uint64_t deadline;  /**< loop ms at which the current operation fails (0: none) */
+    uint64_t lib_due;   /**< loop ms at which the connector's own timeout fires */
+    bool expired;       /**< deadline passed during the current step */
+    bool busy;          /**< an operation is running (one at a time) */
+    bool broken;        /**< lost or aborted: never lend it again */
+    conn_op bgop;       /**< the background operation */
     void (*bg_done)(mysql_conn *c, int rc); /**< its completion (NULL: none running) */
-    bool bg_finished;    /**< the background call completed without waiting */
+    bool bg_finished;                       /**< the background call completed without waiting */
     void (*then)(mysql_conn *c, int rc);    /**< caller's completion of connect/rollback */
     void (*freed)(void *arg);               /**< run once the record is freed */
     void *freed_arg;
-    void (*on_dead)(mysql_conn *c);         /**< idle socket became readable/closed */
+    void (*on_dead)(mysql_conn *c); /**< idle socket became readable/closed */
 
     /* pool bookkeeping */
     struct tern_sql_pool *pool;
-    mysql_conn *next, *prev;       /**< idle list */
+    mysql_conn *next, *prev;         /**< idle list */
     mysql_conn *all_next, *all_prev; /**< every live connection of the pool */
     conn_state state;
-    uint64_t born_ms, used_ms;     /**< connect time, last release */
-    bool in_tx;                    /**< tern_sql_begin without commit/rollback */
-    bool suspect;                  /**< ping before lending (another connection broke) */
-    struct tern_sql_conn *lease;   /**< the holder's handle while lent */
-    stmt_entry *stmts;             /**< prepared statements, most recently used first */
+    uint64_t born_ms, used_ms;   /**< connect time, last release */
+    bool in_tx;                  /**< tern_sql_begin without commit/rollback */
+    bool suspect;                /**< ping before lending (another connection broke) */
+    struct tern_sql_conn *lease; /**< the holder's handle while lent */
+    stmt_entry *stmts;           /**< prepared statements, most recently used first */
     unsigned nstmts;
-    stmt_entry *cursor;            /**< the statement an open cursor streams from */
+    stmt_entry *cursor; /**< the statement an open cursor streams from */
 };
 
 /* The driver (mysql_conn.c). */
@@ -116,11 +118,10 @@ void conn_rollback_bg(mysql_conn *c, uint64_t deadline, void (*done)(mysql_conn 
 /* The idle watch and the end (mysql_conn.c). */
 
 /** Watches an idle connection's socket: the server never speaks first, so anything
- *  readable means it closed or killed the session; c->on_dead then runs. The watch does
- *  not keep the loop alive. */
+ *  readable means it closed or killed the session; c->on_dead then runs (on_poll tells
+ *  by c->state). The watch does not keep the loop alive, and the watcher is the one a
+ *  query's answer uses: lending the connection changes nothing on the socket. */
 void conn_watch_idle(mysql_conn *c);
-/** Stops the idle watch. */
-void conn_unwatch(mysql_conn *c);
 
 /** Closes the connection (aborting a background operation), frees its statements, and
  *  frees c once libuv has closed its handles; freed(arg) runs then. */

@@ -95,7 +95,6 @@ int tern_sql_acquire(tern_sql_pool *p, tern_sql_conn **out)
         mysql_conn *c = p->wq_head ? NULL : p->idle_head;
         if (c) {
             pool_idle_unlink(p, c);
-            conn_unwatch(c);
             pool_set_state(p, c, CONN_LENT);
             rc = vet(p, c, deadline);
             if (rc == 0)

@@ -48,8 +48,8 @@ void conn_connect_bg(mysql_conn *c, const mysql_url *u, uint64_t deadline,
 {
     c->then = done;
     c->bgop = (conn_op){.cont = cont_connect, .m = c->m};
-    int st = mysql_real_connect_start(&c->bgop.mret, c->m, u->host, u->user, u->password,
-                                      u->db, u->port, NULL, 0);
+    int st = mysql_real_connect_start(&c->bgop.mret, c->m, u->host, u->user, u->password, u->db,
+                                      u->port, NULL, 0);
     conn_bg(c, st, deadline, connect_finished);
 }
 
@@ -171,4 +171,3 @@ int conn_error(mysql_conn *c, MYSQL_STMT *stmt, const char *what)
         return -EIO;
     }
 }
-

@@ -222,8 +222,7 @@ static void start_connect(tern_sql_pool *p)
     if (p->all)
         p->all->all_prev = c;
     p->all = c;
-    conn_connect_bg(c, &p->url, uv_now(p->loop) + (uint64_t)p->o.connect_timeout_ms,
-                    connect_done);
+    conn_connect_bg(c, &p->url, uv_now(p->loop) + (uint64_t)p->o.connect_timeout_ms, connect_done);
 }
 
 /* Opens what is missing: pool_min connections, plus one per waiter not yet covered by a
@@ -285,8 +284,8 @@ int tern_sql_pool_new(const tern_sql_opts *opts, tern_sql_pool **out)
     o.acquire_timeout_ms = or_default(o.acquire_timeout_ms, 1000);
     o.query_timeout_ms = or_default(o.query_timeout_ms, 5000);
     o.connect_timeout_ms = or_default(o.connect_timeout_ms, 2000);
-    if (o.pool_min < 0 || o.pool_max < 1 || o.pool_min > o.pool_max ||
-        o.acquire_timeout_ms < 0 || o.connect_timeout_ms < 0) {
+    if (o.pool_min < 0 || o.pool_max < 1 || o.pool_min > o.pool_max || o.acquire_timeout_ms < 0 ||
+        o.connect_timeout_ms < 0) {
         tern_set_errmsg("mysql pool: need 0 <= pool_min <= pool_max, pool_max >= 1, "
                         "timeouts >= 0 (got min %d, max %d)",
                         o.pool_min, o.pool_max);

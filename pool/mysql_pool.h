@@ -20,32 +20,32 @@ typedef struct acq_waiter {
 struct tern_sql_pool {
     tern_sched *sched;
     uv_loop_t *loop;
-    tern_sql_opts o;              /**< with defaults applied; o.url is not kept */
+    tern_sql_opts o; /**< with defaults applied; o.url is not kept */
     mysql_url url;
-    mysql_conn *idle_head;        /**< most recently released first: few connections stay warm */
-    mysql_conn *all;              /**< every connection not yet closing */
+    mysql_conn *idle_head; /**< most recently released first: few connections stay warm */
+    mysql_conn *all;       /**< every connection not yet closing */
     unsigned connecting, idle, lent, resetting;
-    unsigned records;             /**< connection records not yet freed (incl. closing) */
+    unsigned records;              /**< connection records not yet freed (incl. closing) */
     acq_waiter *wq_head, *wq_tail; /**< acquirers waiting, first come first served */
-    unsigned waiting;             /**< waiters on the queue */
-    unsigned in_acquire;          /**< tasks inside tern_sql_acquire's wait (hold the pool) */
-    unsigned lost;                /**< connections closed and not yet replaced */
+    unsigned waiting;              /**< waiters on the queue */
+    unsigned in_acquire;           /**< tasks inside tern_sql_acquire's wait (hold the pool) */
+    unsigned lost;                 /**< connections closed and not yet replaced */
     uint64_t timeouts, errors, reconnects;
-    bool down;                    /**< the last connect failed */
-    uint64_t retry_at;            /**< no new connect before this (loop ms) while down */
+    bool down;         /**< the last connect failed */
+    uint64_t retry_at; /**< no new connect before this (loop ms) while down */
     uint64_t backoff_ms;
-    char last_error[200];         /**< why the last connect failed */
-    uv_timer_t retry;             /**< reopens pool_min connections after a failure */
-    bool closing;                 /**< tern_sql_pool_free was called */
-    bool freeing;                 /**< the retry timer is closing; the record goes next */
+    char last_error[200]; /**< why the last connect failed */
+    uv_timer_t retry;     /**< reopens pool_min connections after a failure */
+    bool closing;         /**< tern_sql_pool_free was called */
+    bool freeing;         /**< the retry timer is closing; the record goes next */
 };
 
 /** A lent connection: the caller's handle, in the memory of the scope that acquired it. */
 struct tern_sql_conn {
-    mysql_conn *c;                /**< NULL once released */
+    mysql_conn *c; /**< NULL once released */
     tern_sql_pool *p;
     tern_scope *scope;
-    tern_scope_cleanup node;      /**< gives the connection back when the scope ends */
+    tern_scope_cleanup node; /**< gives the connection back when the scope ends */
 };
 
 /** Called after every operation on a lent connection: counts the outcome, reacts to a

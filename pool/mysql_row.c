@@ -305,8 +305,10 @@ static json_t *col_json(row_buf *rb, MYSQL_STMT *stmt, unsigned i)
         if (!whole)
             return NULL;
         unsigned long got = 0;
-        MYSQL_BIND b = {.buffer_type = rb->binds[i].buffer_type, .buffer = whole,
-                        .buffer_length = col->length, .length = &got};
+        MYSQL_BIND b = {.buffer_type = rb->binds[i].buffer_type,
+                        .buffer = whole,
+                        .buffer_length = col->length,
+                        .length = &got};
         if (mysql_stmt_fetch_column(stmt, &b, i, 0)) {
             free(whole);
             return NULL;

@@ -10,7 +10,7 @@
 
 /** One result column's buffer. */
 typedef struct row_col {
-    int kind;               /**< how the value becomes JSON (mysql_row.c) */
+    int kind; /**< how the value becomes JSON (mysql_row.c) */
     bool is_unsigned;
     union {
         long long i;
@@ -18,11 +18,11 @@ typedef struct row_col {
         float f;
         MYSQL_TIME t;
     } num;
-    char *buf;              /**< text and binary values (and DECIMAL, BIT) */
+    char *buf; /**< text and binary values (and DECIMAL, BIT) */
     unsigned long cap;
-    unsigned long length;   /**< the value's full length */
+    unsigned long length; /**< the value's full length */
     my_bool is_null;
-    my_bool error;          /**< set by the connector when buf was too small */
+    my_bool error; /**< set by the connector when buf was too small */
 } row_col;
 
 /** The result columns of a statement; buffers are kept across executions. */
@@ -30,7 +30,7 @@ typedef struct row_buf {
     unsigned ncols, cap;
     row_col *cols;
     MYSQL_BIND *binds;
-    MYSQL_RES *meta;        /**< this execution's metadata (column names) */
+    MYSQL_RES *meta; /**< this execution's metadata (column names) */
 } row_buf;
 
 /** Binds buffers for stmt's current result set (call after each execute). 0, or -ENOMEM /

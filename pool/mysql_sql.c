@@ -13,8 +13,8 @@
 
 struct tern_sql_cursor {
     tern_sql_conn *lease;
-    mysql_conn *c;  /* the connection it streams from */
-    stmt_entry *e;  /* NULL once closed */
+    mysql_conn *c; /* the connection it streams from */
+    stmt_entry *e; /* NULL once closed */
 };
 
 /* The connection of l, reserved for one operation; NULL with *rc when it cannot run. */
@@ -37,8 +37,7 @@ static mysql_conn *op_begin(tern_sql_conn *l, const char *what, int *rc)
         return NULL;
     }
     if (c->broken) {
-        tern_set_errmsg("mysql %s: the connection was lost; release it and acquire another",
-                        what);
+        tern_set_errmsg("mysql %s: the connection was lost; release it and acquire another", what);
         *rc = TERN_EUNAVAILABLE;
         return NULL;
     }
@@ -94,8 +93,8 @@ int tern_sql_query_row(tern_sql_conn *l, json_t **row, const char *sql, const te
     return first ? 1 : 0;
 }
 
-int tern_sql_exec(tern_sql_conn *l, tern_sql_result *res, const char *sql,
-                  const tern_sql_arg *args, size_t nargs)
+int tern_sql_exec(tern_sql_conn *l, tern_sql_result *res, const char *sql, const tern_sql_arg *args,
+                  size_t nargs)
 {
     if (!sql) {
         tern_set_errmsg("tern_sql_exec: sql is required");

@@ -29,8 +29,8 @@ struct stmt_entry {
     char *sql;
     MYSQL_STMT *stmt;
     unsigned nparams;
-    bool busy;  /* reserved by an open cursor: a second user prepares its own */
-    bool dead;  /* its connection broke: freed with the connection, never used */
+    bool busy; /* reserved by an open cursor: a second user prepares its own */
+    bool dead; /* its connection broke: freed with the connection, never used */
     row_buf rows;
 };
 
@@ -323,8 +323,8 @@ static int drain_results(mysql_conn *c, stmt_entry *e)
     return 0;
 }
 
-int stmt_run(mysql_conn *c, const char *sql, const tern_sql_arg *args, size_t nargs,
-             json_t **rows, size_t max_rows, tern_sql_result *res)
+int stmt_run(mysql_conn *c, const char *sql, const tern_sql_arg *args, size_t nargs, json_t **rows,
+             size_t max_rows, tern_sql_result *res)
 {
     stmt_entry *e;
     int rc = start(c, sql, args, nargs, false, &e);

@@ -12,8 +12,8 @@
 /** Runs sql with args. rows (may be NULL): a JSON array of at most max_rows row objects
  *  (every row is read off the wire all the same); res (may be NULL): affected rows and
  *  insert id. 0, or < 0 with tern_errmsg. */
-int stmt_run(mysql_conn *c, const char *sql, const tern_sql_arg *args, size_t nargs,
-             json_t **rows, size_t max_rows, tern_sql_result *res);
+int stmt_run(mysql_conn *c, const char *sql, const tern_sql_arg *args, size_t nargs, json_t **rows,
+             size_t max_rows, tern_sql_result *res);
 
 /** Executes sql through a read-only server-side cursor; rows then come in batches as
  *  stmt_cursor_next asks for them. *out stays reserved until the cursor closes. */

@@ -89,7 +89,8 @@ struct tern_scope {
     void (*on_end)(tern_scope *s); /**< called on the main stack when live drops to 0 */
     void *udata;              /**< owner's pointer */
     bool is_request;          /**< udata is the tern_req this scope serves */
-    tern_scope_cleanup *cleanups; /**< run at the end, newest first (tern_scope_defer) */
+    /** Cleanups run when the scope ends, newest first (tern_scope_defer). */
+    tern_scope_cleanup *cleanups;
 };
 
 /** Per-thread scheduler counters (for metrics and tests). */

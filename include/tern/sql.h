@@ -54,16 +54,17 @@ static inline tern_sql_arg tern_sql_text(const char *s)
     ((const tern_sql_arg[]){{0}, ##__VA_ARGS__} + 1),                                              \
         (sizeof((const tern_sql_arg[]){{0}, ##__VA_ARGS__}) / sizeof(tern_sql_arg) - 1)
 
-/** Pool settings. */
+/** Pool settings. Zero means the default only where a default is named. */
 typedef struct tern_sql_opts {
-    const char *url;             /**< mysql://user:password@IP:port/db */
-    int pool_min;                /**< connections kept open (default 1) */
-    int pool_max;                /**< most connections (default 10) */
-    int64_t acquire_timeout_ms;  /**< wait for a free connection (default 1000; then 503) */
-    int64_t query_timeout_ms;    /**< per statement, also bounded by the deadline (default 5000) */
-    int64_t connect_timeout_ms;  /**< per connect attempt (default 2000) */
-    int64_t idle_ping_ms;        /**< ping a connection idle longer than this before lending it (default 30000) */
-    int64_t recycle_s;           /**< close connections older than this (default 3600; 0: never) */
+    const char *url;             /**< mysql://user:password@IP:port/db (localhost = 127.0.0.1) */
+    int pool_min;                /**< connections kept open (0: open on demand) */
+    int pool_max;                /**< most connections (0: 10) */
+    int64_t acquire_timeout_ms;  /**< wait for a free connection (0: 1000; then TERN_EUNAVAILABLE) */
+    int64_t query_timeout_ms;    /**< per statement, also bounded by the deadline (0: 5000; < 0: none) */
+    int64_t connect_timeout_ms;  /**< per connect attempt (0: 2000) */
+    int64_t idle_ping_ms;        /**< ping a connection idle longer than this before lending it
+                                      (0: on every acquire; < 0: never) */
+    int64_t recycle_s;           /**< close connections older than this (0: never) */
 } tern_sql_opts;
 
 /** A pool owned by one thread (a worker, or a tern_loop_run). */

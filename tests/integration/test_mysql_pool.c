@@ -1,11 +1,12 @@
 /* tests/integration/test_mysql_pool.c - the MySQL pool against a private mariadbd with
- * the TechEmpower schema: a world row by id, 20 concurrent callers over four
- * connections, column types to JSON, affected rows and insert ids, transactions
- * (rollback, commit, release inside one), a cursor streaming all 10,000 world rows,
- * acquire and statement timeouts, a killed and restarted server, a frozen and thawed
- * server, a session killed server-side, recycling, the statement cache, connections
- * returned when a scope ends, freeing the pool under its users, SQL injection through a
- * parameter, URL validation, and the scheduler's scope cleanups the pool relies on.
+ * the TechEmpower schema: a world row by id, one statement at a time per connection, 20
+ * concurrent callers over four connections, column types to JSON, affected rows and
+ * insert ids, transactions (rollback, commit, release inside one), a cursor streaming
+ * all 10,000 world rows, acquire and statement timeouts, a killed and restarted server,
+ * a frozen and thawed server, a session killed server-side, recycling, the statement
+ * cache, connections returned when a scope ends, freeing the pool under its users, SQL
+ * injection through a parameter, URL validation, and the scheduler's scope cleanups the
+ * pool relies on.
  *
  * Every test runs inside tern_loop_run. Criterion's asserts unwind with longjmp, which
  * must not cross a coroutine switch: coroutines record the first failed CHECK and the
@@ -31,12 +32,12 @@ static backend be;
 static char failure[1024];
 
 /* Records the first failed check (with its line) for the test to assert on later. */
-#define CHECK(cond, ...)                                                                   \
-    do {                                                                                   \
-        if (!(cond) && !failure[0]) {                                                      \
-            int n_ = snprintf(failure, sizeof failure, "line %d: ", __LINE__);             \
-            snprintf(failure + n_, sizeof failure - (size_t)n_, __VA_ARGS__);              \
-        }                                                                                  \
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond) && !failure[0]) {                                                              \
+            int n_ = snprintf(failure, sizeof failure, "line %d: ", __LINE__);                     \
+            snprintf(failure + n_, sizeof failure - (size_t)n_, __VA_ARGS__);                      \
+        }                                                                                          \
     } while (0)
 
 static uint64_t wall_ms(void)
@@ -153,8 +154,7 @@ static void *world_row_main(void *arg)
         CHECK(json_is_object(row) && json_object_size(row) == 2, "not a 2-key object");
         json_t *id = json_object_get(row, "id"), *rn = json_object_get(row, "randomNumber");
         CHECK(json_is_integer(id) && json_integer_value(id) == 42, "id is not 42");
-        CHECK(json_is_integer(rn) && json_integer_value(rn) >= 1 &&
-                  json_integer_value(rn) <= 10000,
+        CHECK(json_is_integer(rn) && json_integer_value(rn) >= 1 && json_integer_value(rn) <= 10000,
               "randomNumber out of range");
         json_decref(row);
         rc = tern_sql_query_row(c, &row, "SELECT id FROM world WHERE id = ?",
@@ -169,8 +169,7 @@ static void *world_row_main(void *arg)
               m ? m : "(null)");
         json_decref(rows);
         rc = tern_sql_query(c, &rows, "SELEKT nonsense", NULL, 0);
-        CHECK(rc < 0 && strstr(tern_errmsg(), "1064"), "syntax error: %d (%s)", rc,
-              tern_errmsg());
+        CHECK(rc < 0 && strstr(tern_errmsg(), "1064"), "syntax error: %d (%s)", rc, tern_errmsg());
         rc = tern_sql_query_row(c, &row, "SELECT ? AS x", TERN_SQL_ARGS(TERN_I64(1), TERN_I64(2)));
         CHECK(rc == -EINVAL, "argument count mismatch: %d", rc);
         rc = tern_sql_query_row(c, &row, "SELECT 7 AS x", NULL, 0);
@@ -190,6 +189,48 @@ static void *world_row_main(void *arg)
 Test(mysql_pool, world_row_by_id)
 {
     run(world_row_main);
+}
+
+/* ---- one operation at a time ---- */
+
+static int sleeper_rc = 1;
+
+static void *sleep_on(void *arg)
+{
+    json_t *rows = NULL;
+    sleeper_rc = tern_sql_query(arg, &rows, "SELECT SLEEP(0.3) AS s", NULL, 0);
+    json_decref(rows);
+    return NULL;
+}
+
+static void *one_at_a_time_main(void *arg)
+{
+    (void)arg;
+    tern_sql_pool *p = open_pool((tern_sql_opts){.pool_max = 1});
+    tern_sql_conn *c;
+    if (!p || tern_sql_acquire(p, &c) < 0) {
+        CHECK(0, "no connection: %s", tern_errmsg());
+        return NULL;
+    }
+    tern_task *t = tern_spawn(sleep_on, c);
+    tern_sleep(50);
+    json_t *rows = NULL;
+    int rc = tern_sql_query(c, &rows, "SELECT 1 AS one", NULL, 0);
+    CHECK(rc == -EBUSY, "second statement on a busy connection: %d", rc);
+    /* released by another task mid-statement: it goes back once the statement ends */
+    tern_sql_release(c);
+    CHECK(stats(p).in_use == 1, "returned while still busy");
+    tern_task_join(t, NULL);
+    CHECK(sleeper_rc == 0, "the running statement failed: %d (%s)", sleeper_rc, tern_errmsg());
+    CHECK(stats(p).in_use == 0 && stats(p).idle == 1, "not returned after the statement");
+    CHECK(one_query(p, "SELECT 1 AS one", NULL) == 0, "pool: %s", tern_errmsg());
+    tern_sql_pool_free(p);
+    return NULL;
+}
+
+Test(mysql_pool, one_operation_at_a_time)
+{
+    run(one_at_a_time_main);
 }
 
 /* ---- 20 callers over four connections ---- */
@@ -226,8 +267,8 @@ static void *one_caller(void *arg)
 static void *concurrent_main(void *arg)
 {
     (void)arg;
-    tern_sql_pool *p = open_pool((tern_sql_opts){.pool_min = 1, .pool_max = 4,
-                                                 .acquire_timeout_ms = 10000});
+    tern_sql_pool *p =
+        open_pool((tern_sql_opts){.pool_min = 1, .pool_max = 4, .acquire_timeout_ms = 10000});
     if (!p)
         return NULL;
     tern_task *tasks[20];
@@ -236,8 +277,7 @@ static void *concurrent_main(void *arg)
     CHECK(tern_gather(tasks, 20, NULL) == 0, "gather failed");
     tern_pool_stats st = stats(p);
     CHECK(concurrent_ok == 20, "%d of 20 queries succeeded", concurrent_ok);
-    CHECK(peak_connections <= 4 && st.connections <= 4, "%u connections (max 4)",
-          peak_connections);
+    CHECK(peak_connections <= 4 && st.connections <= 4, "%u connections (max 4)", peak_connections);
     CHECK(peak_connections >= 2, "only %u connection(s) used", peak_connections);
     CHECK(peak_waiting >= 1, "nobody ever waited");
     CHECK(st.in_use == 0 && st.waiting == 0 && st.timeouts == 0, "stats after: %u %u %llu",
@@ -261,9 +301,9 @@ static const char types_schema[] =
     "GRANT ALL ON hello_world.types_test TO 'benchmarkdbuser'@'localhost';\n"
     "GRANT ALL ON hello_world.types_test TO 'benchmarkdbuser'@'127.0.0.1';\n";
 
+/* Runs after the suite's start(): Criterion calls both. */
 static void types_setup(void)
 {
-    start();
     cr_assert_eq(root_sql(types_schema), 0, "could not create types_test");
 }
 
@@ -286,11 +326,11 @@ static void *types_main(void *arg)
                            "INSERT INTO types_test (i, b, u, d, f, m, v, t, bl, dt, ts, tm, n) "
                            "VALUES (?, ?, 18446744073709551615, ?, 0.1, ?, ?, ?, ?, ?, ?, "
                            "'2024-02-29 13:14:15.123456', ?)",
-                           TERN_SQL_ARGS(TERN_I64(-7), TERN_I64(9007199254740993LL),
-                                         TERN_F64(2.5), TERN_TEXT("12345.67"),
-                                         TERN_TEXT("h\xc3\xa9llo"), TERN_TEXT(long_text),
-                                         TERN_BYTES(blob, sizeof blob), TERN_TEXT("2024-02-29"),
-                                         TERN_TEXT("2024-02-29 13:14:15"), TERN_SQLNULL));
+                           TERN_SQL_ARGS(TERN_I64(-7), TERN_I64(9007199254740993LL), TERN_F64(2.5),
+                                         TERN_TEXT("12345.67"), TERN_TEXT("h\xc3\xa9llo"),
+                                         TERN_TEXT(long_text), TERN_BYTES(blob, sizeof blob),
+                                         TERN_TEXT("2024-02-29"), TERN_TEXT("2024-02-29 13:14:15"),
+                                         TERN_SQLNULL));
     CHECK(rc == 0 && res.affected_rows == 1 && res.insert_id >= 1, "insert: %d (%s)", rc,
           tern_errmsg());
     json_t *row = NULL;
@@ -314,8 +354,7 @@ static void *types_main(void *arg)
     rc = tern_sql_query_row(c, &row, "SELECT t FROM types_test WHERE id = ?",
                             TERN_SQL_ARGS(TERN_I64((int64_t)res.insert_id)));
     const char *t = json_string_value(json_object_get(row, "t"));
-    CHECK(rc == 1 && t && strcmp(t, long_text) == 0, "long text: %zu chars",
-          t ? strlen(t) : 0);
+    CHECK(rc == 1 && t && strcmp(t, long_text) == 0, "long text: %zu chars", t ? strlen(t) : 0);
     json_decref(row);
     /* parameters come back with their own types */
     rc = tern_sql_query_row(c, &row, "SELECT ? + 0 AS i, ? AS s, ? IS NULL AS isnull",
@@ -349,8 +388,8 @@ static void *exec_main(void *arg)
     tern_sql_result res = {99, 99};
     int rc = tern_sql_exec(c, &res, "UPDATE world SET randomNumber = ? WHERE id <= ?",
                            TERN_SQL_ARGS(TERN_I64(77777), TERN_I64(3)));
-    CHECK(rc == 0 && res.affected_rows == 3 && res.insert_id == 0, "update: %d, %llu rows",
-          rc, (unsigned long long)res.affected_rows);
+    CHECK(rc == 0 && res.affected_rows == 3 && res.insert_id == 0, "update: %d, %llu rows", rc,
+          (unsigned long long)res.affected_rows);
     rc = tern_sql_exec(c, &res, "UPDATE world SET randomNumber = ? WHERE id = ?",
                        TERN_SQL_ARGS(TERN_I64(77777), TERN_I64(1)));
     CHECK(rc == 0 && res.affected_rows == 0, "unchanged row counted: %llu",
@@ -455,8 +494,9 @@ static void *cursor_main(void *arg)
     streaming = true;
     tern_task *tick = tern_spawn(ticker, NULL);
     tern_sql_cursor *cur = NULL;
-    int rc = tern_sql_cursor_open(c, &cur, "SELECT id, randomNumber FROM world WHERE id > ? "
-                                           "ORDER BY id",
+    int rc = tern_sql_cursor_open(c, &cur,
+                                  "SELECT id, randomNumber FROM world WHERE id > ? "
+                                  "ORDER BY id",
                                   TERN_SQL_ARGS(TERN_I64(0)));
     CHECK(rc == 0, "cursor open: %d (%s)", rc, tern_errmsg());
     int64_t n = 0, last = 0;
@@ -471,9 +511,9 @@ static void *cursor_main(void *arg)
         if (n == 5000) {
             /* the rows wait on the server: the connection runs other statements */
             json_t *one = NULL;
-            side_query_ok = tern_sql_query_row(c, &one, "SELECT COUNT(*) AS n FROM fortune",
-                                               NULL, 0) == 1 &&
-                            json_integer_value(json_object_get(one, "n")) == 12;
+            side_query_ok =
+                tern_sql_query_row(c, &one, "SELECT COUNT(*) AS n FROM fortune", NULL, 0) == 1 &&
+                json_integer_value(json_object_get(one, "n")) == 12;
             json_decref(one);
         }
     }
@@ -484,8 +524,9 @@ static void *cursor_main(void *arg)
     CHECK(side_query_ok, "statement beside the open cursor failed: %s", tern_errmsg());
     CHECK(ticks >= 20, "the loop ran only %u other turns while rows streamed", ticks);
     /* the rows came in batches, one COM_STMT_FETCH each, not in one result */
-    int64_t fetches = count_where(c, "SELECT CAST(VARIABLE_VALUE AS SIGNED) AS n FROM "
-                                     "information_schema.SESSION_STATUS WHERE VARIABLE_NAME = ?",
+    int64_t fetches = count_where(c,
+                                  "SELECT CAST(VARIABLE_VALUE AS SIGNED) AS n FROM "
+                                  "information_schema.SESSION_STATUS WHERE VARIABLE_NAME = ?",
                                   "COM_STMT_FETCH");
     CHECK(fetches >= 10000 / 256, "%lld COM_STMT_FETCH for 10,000 rows", (long long)fetches);
     tern_sql_cursor_close(cur);
@@ -514,8 +555,10 @@ static void *cursor_main(void *arg)
     for (int i = 0; i < 100 && stats(p).in_use; i++)
         tern_sleep(10);
     tern_pool_stats st = stats(p);
-    CHECK(st.in_use == 0 && st.idle == 1 && st.errors == 0, "after release: %u in use, "
-          "%u idle, %llu errors", st.in_use, st.idle, (unsigned long long)st.errors);
+    CHECK(st.in_use == 0 && st.idle == 1 && st.errors == 0,
+          "after release: %u in use, "
+          "%u idle, %llu errors",
+          st.in_use, st.idle, (unsigned long long)st.errors);
     CHECK(one_query(p, "SELECT 1 AS one", NULL) == 0, "pool unusable: %s", tern_errmsg());
     tern_sql_pool_free(p);
     return NULL;
@@ -626,8 +669,8 @@ static void *restart_backend(void *arg)
 static void *kill_restart_main(void *arg)
 {
     (void)arg;
-    tern_sql_pool *p = open_pool((tern_sql_opts){.pool_min = 2, .pool_max = 4,
-                                                 .connect_timeout_ms = 1000});
+    tern_sql_pool *p =
+        open_pool((tern_sql_opts){.pool_min = 2, .pool_max = 4, .connect_timeout_ms = 1000});
     if (!p)
         return NULL;
     CHECK(until_ok(p, 5000) >= 0, "no first answer: %s", tern_errmsg());
@@ -682,7 +725,8 @@ static bool server_stopped(void)
 static void *freeze_main(void *arg)
 {
     (void)arg;
-    tern_sql_pool *p = open_pool((tern_sql_opts){.pool_min = 1, .pool_max = 2,
+    tern_sql_pool *p = open_pool((tern_sql_opts){.pool_min = 1,
+                                                 .pool_max = 2,
                                                  .query_timeout_ms = 300,
                                                  .connect_timeout_ms = 500,
                                                  .acquire_timeout_ms = 800});
@@ -755,8 +799,7 @@ Test(mysql_pool, killed_session_is_replaced)
 static void *recycle_main(void *arg)
 {
     (void)arg;
-    tern_sql_pool *p = open_pool((tern_sql_opts){.pool_max = 1, .recycle_s = 1,
-                                                 .idle_ping_ms = 1});
+    tern_sql_pool *p = open_pool((tern_sql_opts){.pool_max = 1, .recycle_s = 1, .idle_ping_ms = 1});
     json_t *rows = NULL;
     if (!p || one_query(p, "SELECT CONNECTION_ID() AS id", &rows) < 0) {
         CHECK(0, "no first answer: %s", tern_errmsg());
@@ -836,8 +879,8 @@ static void *careless_child(void *arg)
     CHECK(tern_sql_acquire(scope_pool, &a) == 0, "child acquire: %s", tern_errmsg());
     CHECK(tern_sql_acquire(scope_pool, &b) == 0, "child acquire: %s", tern_errmsg());
     CHECK(tern_sql_begin(b) == 0, "begin: %s", tern_errmsg());
-    CHECK(tern_sql_exec(b, NULL, "INSERT INTO fortune (message) VALUES ('scope-leak')", NULL,
-                        0) == 0,
+    CHECK(tern_sql_exec(b, NULL, "INSERT INTO fortune (message) VALUES ('scope-leak')", NULL, 0) ==
+              0,
           "insert: %s", tern_errmsg());
     CHECK(stats(scope_pool).in_use == 2, "child holds %u", stats(scope_pool).in_use);
     return NULL;
@@ -885,8 +928,7 @@ static void *scope_main(void *arg)
           st.idle);
     tern_sql_conn *c;
     CHECK(tern_sql_acquire(scope_pool, &c) == 0, "acquire: %s", tern_errmsg());
-    CHECK(count_where(c, "SELECT COUNT(*) AS n FROM fortune WHERE message = ?", "scope-leak") ==
-              0,
+    CHECK(count_where(c, "SELECT COUNT(*) AS n FROM fortune WHERE message = ?", "scope-leak") == 0,
           "the scope's transaction was not rolled back");
     tern_sql_release(c);
 
@@ -974,8 +1016,8 @@ static void *injection_main(void *arg)
     json_t *rows = NULL;
     int rc = tern_sql_query(c, &rows, "SELECT id FROM world WHERE id = ?",
                             TERN_SQL_ARGS(TERN_TEXT(evil)));
-    CHECK(rc == 0 && json_array_size(rows) <= 1, "injection widened the match: %d, %zu rows",
-          rc, json_array_size(rows));
+    CHECK(rc == 0 && json_array_size(rows) <= 1, "injection widened the match: %d, %zu rows", rc,
+          json_array_size(rows));
     json_decref(rows);
     rc = tern_sql_query(c, &rows, "SELECT id FROM fortune WHERE message = ?",
                         TERN_SQL_ARGS(TERN_TEXT("' OR '1'='1")));
@@ -1018,8 +1060,8 @@ static void *bad_password_main(void *arg)
     uint64_t t0 = wall_ms();
     int rc = tern_sql_acquire(p, &c);
     CHECK(rc == TERN_EUNAVAILABLE, "acquire with a wrong password: %d", rc);
-    CHECK(strstr(tern_errmsg(), "1045") && !strstr(tern_errmsg(), "wrong"),
-          "message: %s", tern_errmsg());
+    CHECK(strstr(tern_errmsg(), "1045") && !strstr(tern_errmsg(), "wrong"), "message: %s",
+          tern_errmsg());
     CHECK(wall_ms() - t0 < 900, "took %llu ms", (unsigned long long)(wall_ms() - t0));
     tern_sql_pool_free(p);
     return NULL;
@@ -1068,9 +1110,8 @@ static void *urls_main(void *arg)
                      : "",
                  "not an IP address"),
           "host name message: %s", tern_errmsg());
-    rc = tern_sql_pool_new(&(tern_sql_opts){.url = "mysql://u@127.0.0.1/x", .pool_min = 3,
-                                            .pool_max = 2},
-                           &p);
+    rc = tern_sql_pool_new(
+        &(tern_sql_opts){.url = "mysql://u@127.0.0.1/x", .pool_min = 3, .pool_max = 2}, &p);
     CHECK(rc == -EINVAL, "min > max accepted");
     static const char *const good[] = {
         "mysql://u:p%40ss@127.0.0.1:1/db",
@@ -1104,8 +1145,8 @@ Test(mysql_pool_offline, bad_urls_are_refused)
 {
     run(urls_main);
     tern_sql_pool *p = NULL;
-    cr_assert_eq(tern_sql_pool_new(&(tern_sql_opts){.url = "mysql://u@127.0.0.1/x"}, &p),
-                 -EINVAL, "a pool without a scheduler loop");
+    cr_assert_eq(tern_sql_pool_new(&(tern_sql_opts){.url = "mysql://u@127.0.0.1/x"}, &p), -EINVAL,
+                 "a pool without a scheduler loop");
 }
 
 /* ---- the scheduler's scope cleanups the pool relies on ---- */

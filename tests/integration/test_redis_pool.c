@@ -600,6 +600,7 @@ static void *kill_main(void *arg)
         unavailable += rc == TERN_EUNAVAILABLE;
         tern_sleep(20);
     }
+    CHECK(unavailable == 8, "only %d of 8 commands failed fast", unavailable);
     CHECK(!tern_redis_pool_ready(p), "ready with the server dead");
     void *started = NULL;
     tern_run_blocking(restart_backend, NULL, &started);

@@ -78,7 +78,9 @@ Test(service_pools, data_routes_answer)
 {
     cr_expect_geq(until_status("/readyz", 200, 10), 0, "never ready");
     json_t *j = get_json("/red", 200);
-    cr_expect_str_eq(json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS), "{\"key1\":\"1\",\"key2\":\"2\",\"key3\":\"3\"}");
+    char *car = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    cr_expect_str_eq(car, "{\"key1\":\"1\",\"key2\":\"2\",\"key3\":\"3\"}");
+    free(car);
     json_decref(j);
     j = get_json("/db", 200);
     cr_expect(json_is_integer(json_object_get(j, "id")));
@@ -254,10 +256,12 @@ Test(service_pools_mixed, ten_thousand_mixed_requests_leave_nothing_in_use, .tim
     usleep(1500000); /* abandoned SLEEP()s finish or get killed; connections come back */
     json_t *j = get_json("/readyz", 200);
     json_t *pools = json_object_get(j, "pools");
+    char *seen = json_dumps(pools, JSON_COMPACT);
     cr_expect_eq(json_integer_value(json_object_get(json_object_get(pools, "mysql"), "in_use")), 0,
-                 "mysql connections still lent out: %s", json_dumps(pools, JSON_COMPACT));
+                 "mysql connections still lent out: %s", seen);
     cr_expect_eq(json_integer_value(json_object_get(json_object_get(pools, "redis"), "in_use")), 0,
-                 "redis commands still in flight: %s", json_dumps(pools, JSON_COMPACT));
+                 "redis commands still in flight: %s", seen);
+    free(seen);
     cr_expect_eq(json_integer_value(json_object_get(json_object_get(pools, "mysql"), "waiting")), 0);
     json_decref(j);
     stop();

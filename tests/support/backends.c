@@ -194,9 +194,33 @@ int backend_restart(backend *b)
     return strstr(b->url, "redis://") ? start_redis(b) : start_mariadb(b);
 }
 
+/* The state letter of /proc/PID/stat ('T' when stopped). */
+static char proc_state(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return '?';
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
+    return p && p[1] == ' ' ? p[2] : '?';
+}
+
 int backend_signal(backend *b, int sig)
 {
-    return b->pid ? kill(b->pid, sig) : -1;
+    if (!b->pid || kill(b->pid, sig) < 0)
+        return -1;
+    /* a signal is delivered asynchronously: wait until the server really is (not) stopped */
+    for (int i = 0; (sig == SIGSTOP || sig == SIGCONT) && i < 200; i++) {
+        char st = proc_state(b->pid);
+        if ((sig == SIGSTOP) == (st == 'T' || st == 't'))
+            break;
+        sleep_ms(5);
+    }
+    return 0;
 }
 
 static void reap(backend *b, int first_sig, int wait_s)
