@@ -14,6 +14,7 @@
 #include "error_pages.h"
 #include "log.h"
 #include "request.h"
+#include "resolve.h"
 #include "worker.h"
 
 #define MAX_PATH_PARAMS TERN_ROUTER_MAX_CAPTURES
@@ -333,6 +334,14 @@ int tern_run(tern_app *app)
     sigaddset(&stop_sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_sigs, &old);
 
+    char err[300];
+    if (tern__resolve_url(&app->cfg.redis_url, "redis.url", err, sizeof err) < 0 ||
+        tern__resolve_url(&app->cfg.mysql_url, "mysql.url", err, sizeof err) < 0) {
+        fprintf(stderr, "tern: %s\n", err);
+        app_free(app);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return 2;
+    }
     setup_h2o(app);
     int rc = setup_tls(app);
     if (rc == 0)

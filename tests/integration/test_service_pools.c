@@ -266,3 +266,65 @@ Test(service_pools_mixed, ten_thousand_mixed_requests_leave_nothing_in_use, .tim
     json_decref(j);
     stop();
 }
+
+/* Host names in the URLs are resolved once at start-up (the pools connect by IP). */
+Test(service_names, host_names_resolve_at_startup, .timeout = 60)
+{
+    backend rb;
+    cr_assert_eq(backend_redis_start(&rb), 0);
+    char env_url[128];
+    snprintf(env_url, sizeof env_url, "TERN_REDIS_URL=redis://localhost:%d/0", rb.port);
+    const char *env[] = {env_url, "TERN_ACCESS_LOG=off", NULL};
+    svc one;
+    cr_assert_eq(svc_start(&one, NULL, NULL, env, "/healthz"), 0);
+    http_resp r;
+    double t0 = svc_now();
+    while (svc_now() - t0 < 5) {
+        cr_assert_eq(http_request(&one, "GET", "/red", NULL, NULL, 5, &r), 0);
+        if (r.status == 200)
+            break;
+        http_resp_free(&r);
+        usleep(100000);
+    }
+    cr_expect_eq(r.status, 200, "/red through redis://localhost: %ld %s", r.status, r.body);
+    http_resp_free(&r);
+    cr_expect_eq(svc_stop(&one, SIGTERM, 10), 0);
+    backend_stop(&rb);
+
+    const char *bad[] = {"TERN_MYSQL_URL=mysql://u:p@no-such-host.invalid:3306/db", NULL};
+    svc two;
+    cr_expect_neq(svc_start(&two, NULL, NULL, bad, "/healthz"), 0);
+    cr_expect_eq(two.exit_status, 2, "an unresolvable host must stop start-up with exit 2");
+}
+
+/* GET /crawl fetches the configured URLs concurrently: a fast one, a slow one and a
+ * refused one, in about the time of the slowest. */
+Test(service_names, crawl_fetches_configured_urls_concurrently, .timeout = 60)
+{
+    int port = svc_free_port();
+    char urls[300];
+    snprintf(urls, sizeof urls,
+             "TERN_CRAWL_URLS=http://127.0.0.1:%d/json,http://127.0.0.1:%d/sleep?ms=800,"
+             "http://127.0.0.1:1/refused",
+             port, port);
+    const char *env[] = {urls, "TERN_ACCESS_LOG=off", NULL};
+    svc c;
+    cr_assert_eq(svc_start_port(&c, port, NULL, NULL, env, "/healthz"), 0);
+    http_resp r;
+    cr_assert_eq(http_request(&c, "GET", "/crawl", NULL, NULL, 10, &r), 0);
+    cr_expect_eq(r.status, 200, "%s", r.body);
+    json_t *j = json_loads(r.body, 0, NULL);
+    cr_assert(json_is_array(j), "%s", r.body);
+    cr_expect_eq(json_array_size(j), 3);
+    cr_expect_eq(json_integer_value(json_object_get(json_array_get(j, 0), "status")), 200);
+    cr_expect_eq(json_integer_value(json_object_get(json_array_get(j, 0), "bytes")), 27);
+    cr_expect_eq(json_integer_value(json_object_get(json_array_get(j, 1), "status")), 200);
+    cr_expect(json_is_null(json_object_get(json_array_get(j, 2), "status")));
+    cr_expect(strstr(json_string_value(json_object_get(json_array_get(j, 2), "error")),
+                     "refused") != NULL);
+    cr_expect_lt(r.total_s, 1.6, "took %.2f s: the fetches were not concurrent", r.total_s);
+    cr_expect_geq(r.total_s, 0.75);
+    json_decref(j);
+    http_resp_free(&r);
+    cr_expect_eq(svc_stop(&c, SIGTERM, 10), 0);
+}

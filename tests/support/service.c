@@ -53,6 +53,12 @@ static void print_log(const svc *s)
 int svc_start(svc *s, const char *bin, const char *const *args, const char *const *env,
               const char *ready_path)
 {
+    return svc_start_port(s, 0, bin, args, env, ready_path);
+}
+
+int svc_start_port(svc *s, int port, const char *bin, const char *const *args,
+                   const char *const *env, const char *ready_path)
+{
     memset(s, 0, sizeof(*s));
     if (!bin)
         bin = getenv("TERN_SERVICE_BIN");
@@ -60,16 +66,16 @@ int svc_start(svc *s, const char *bin, const char *const *args, const char *cons
         fprintf(stderr, "TERN_SERVICE_BIN is not set\n");
         return -1;
     }
-    s->port = svc_free_port();
+    s->port = port > 0 ? port : svc_free_port();
     s->exit_status = -1;
     for (int i = 0; env && env[i]; i++)
         if (strncmp(env[i], "TERN_TLS_CERT=", 14) == 0)
             s->tls = 1;
     snprintf(s->base, sizeof s->base, "%s://127.0.0.1:%d", s->tls ? "https" : "http", s->port);
     snprintf(s->log_path, sizeof s->log_path, "/tmp/tern-test-%d-%d.log", (int)getpid(), s->port);
-    char port[16];
-    snprintf(port, sizeof port, "%d", s->port);
-    const char *argv[64] = {bin, "--host", "127.0.0.1", "--port", port};
+    char port_arg[16];
+    snprintf(port_arg, sizeof port_arg, "%d", s->port);
+    const char *argv[64] = {bin, "--host", "127.0.0.1", "--port", port_arg};
     int argc = 5;
     for (int i = 0; args && args[i] && argc < 62; i++)
         argv[argc++] = args[i];

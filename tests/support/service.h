@@ -35,6 +35,10 @@ int svc_free_port(void);
 int svc_start(svc *s, const char *bin, const char *const *args, const char *const *env,
               const char *ready_path);
 
+/** svc_start on a given port (0: a free one), for tests whose config names the port. */
+int svc_start_port(svc *s, int port, const char *bin, const char *const *args,
+                   const char *const *env, const char *ready_path);
+
 /** Sends sig and waits up to timeout_s for exit; returns the exit status, 128+signal
  *  when killed by one, or -1 on timeout (then it SIGKILLs). */
 int svc_stop(svc *s, int sig, double timeout_s);
