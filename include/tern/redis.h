@@ -33,7 +33,7 @@ typedef struct tern_redis_reply {
 
 /** Pool settings. */
 typedef struct tern_redis_opts {
-    const char *url;             /**< redis://[:password@]IP:port[/db] (an IP: no blocking lookup) */
+    const char *url;             /**< redis://[:password@]host:port[/db] (tern_run resolves names at start-up; pools made by hand need an IP) */
     int pool_size;               /**< connections, commands are pipelined on them (default 4) */
     int64_t timeout_ms;          /**< per command, also bounded by the deadline (default 2000) */
     int64_t connect_timeout_ms;  /**< per connect attempt (default 1000) */
