@@ -11,17 +11,7 @@
 
 #include "tern/error.h"
 #include "mysql_url.h"
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "hex.h"
 
 /* A percent-decoded copy of s[0..n); NULL with *bad set on a broken escape or a NUL
  * (which would silently cut a C string short). */
@@ -36,8 +26,8 @@ static char *decode(const char *s, size_t n, bool *bad)
             out[k++] = s[i];
             continue;
         }
-        int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
-        int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+        int hi = i + 2 < n ? tern_hex_digit(s[i + 1]) : -1;
+        int lo = i + 2 < n ? tern_hex_digit(s[i + 2]) : -1;
         if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
             free(out);
             *bad = true;

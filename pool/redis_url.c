@@ -11,6 +11,7 @@
 
 #include "tern/error.h"
 #include "redis_url.h"
+#include "hex.h"
 
 #define SCHEME "redis://"
 #define DEFAULT_PORT 6379
@@ -19,14 +20,6 @@ static int fail(const char *why)
 {
     tern_set_errmsg("bad redis url: %s", why);
     return -EINVAL;
-}
-
-static int hex(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
 /* Copies s[0..len) into out with %XX escapes decoded (a password may hold '@' or
@@ -39,7 +32,7 @@ static bool decode(const char *s, size_t len, char *out, size_t cap)
         if (c == '%') {
             if (i + 2 >= len)
                 return false;
-            int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
+            int hi = tern_hex_digit(s[i + 1]), lo = tern_hex_digit(s[i + 2]);
             if (hi < 0 || lo < 0 || (hi | lo) == 0)
                 return false;
             c = hi * 16 + lo;

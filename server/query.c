@@ -6,18 +6,7 @@
 #include <string.h>
 
 #include "query.h"
-
-/* The value of hex digit c, or -1. */
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "hex.h"
 
 /* Decodes s[0..len) into d (room for len bytes); returns the decoded length. Like
  * Python's unquote, a '%' not followed by two hex digits is copied as it is, and
@@ -27,7 +16,7 @@ static size_t decode_into(char *d, const char *s, size_t len, bool plus_as_space
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
         if (s[i] == '%' && i + 2 < len) {
-            int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+            int hi = tern_hex_digit(s[i + 1]), lo = tern_hex_digit(s[i + 2]);
             if (hi >= 0 && lo >= 0) {
                 d[o++] = (char)(hi << 4 | lo);
                 i += 2;

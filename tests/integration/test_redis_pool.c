@@ -20,37 +20,13 @@
 #include <time.h>
 
 #include "backends.h"
+#include "loop_check.h"
 #include "service.h"
 #include "tern/error.h"
 #include "tern/redis.h"
 #include "tern/task.h"
 
 static backend be;
-static char failure[1024];
-
-/* Records the first failed check (with its line) for the test to assert on later. */
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond) && !failure[0]) {                                                              \
-            int n_ = snprintf(failure, sizeof failure, "line %d: ", __LINE__);                     \
-            snprintf(failure + n_, sizeof failure - (size_t)n_, __VA_ARGS__);                      \
-        }                                                                                          \
-    } while (0)
-
-static uint64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void run(tern_task_fn fn)
-{
-    failure[0] = '\0';
-    int rc = tern_loop_run(fn, NULL, NULL);
-    cr_assert_eq(rc, 0, "tern_loop_run: %d (%s)", rc, tern_errmsg());
-    cr_assert(!failure[0], "%s", failure);
-}
 
 static void start(void)
 {
