@@ -12,5 +12,6 @@ int main(int argc, char **argv)
     routes_mysql_demo(app);
     routes_heroes(app);
     routes_crawl(app);
+    routes_tfb(app);
     return tern_run(app);
 }

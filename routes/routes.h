@@ -28,4 +28,7 @@ void routes_heroes(tern_app *app);
 /** GET /crawl: fetch the configured URLs concurrently. */
 void routes_crawl(tern_app *app);
 
+/** GET /queries, /updates, /fortunes, /cached-queries: the other TechEmpower tests. */
+void routes_tfb(tern_app *app);
+
 #endif

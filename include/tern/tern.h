@@ -15,6 +15,7 @@
 #include "sql.h"
 #include "http_client.h"
 #include "app.h"
+#include "template.h"
 
 /** tern's version as "major.minor.patch". */
 const char *tern_version(void);
