@@ -301,6 +301,14 @@ static int cache_get(int32_t id, int32_t *random_number)
     return 0;
 }
 
+/* Worker stop: the cache goes with its worker. */
+static void cache_free(void)
+{
+    free(cache.e);
+    free(cache.bucket);
+    memset(&cache, 0, sizeof cache);
+}
+
 /* Worker start-up: prime the cache with the whole table in one statement. */
 static void cache_prime(void)
 {
@@ -352,6 +360,7 @@ void routes_tfb(tern_app *app)
         exit(2);
     }
     tern_on_worker_start(app, cache_prime);
+    tern_on_worker_stop(app, cache_free);
     tern_get(app, "/queries", queries, .summary = "TechEmpower multiple queries");
     tern_get(app, "/updates", updates, .summary = "TechEmpower database updates");
     tern_get(app, "/fortunes", fortunes, .summary = "TechEmpower fortunes");

@@ -109,6 +109,16 @@ static void route_fail(tern_app *app, tern_method m, const char *path, const cha
     app->route_error = strdup(buf);
 }
 
+void tern_on_worker_stop(tern_app *app, void (*fn)(void))
+{
+    size_t max = sizeof app->worker_stop_hooks / sizeof app->worker_stop_hooks[0];
+    if (app->nworker_stop_hooks == max) {
+        route_fail(app, TERN_GET, "(stop hook)", "more than 8 worker stop hooks");
+        return;
+    }
+    app->worker_stop_hooks[app->nworker_stop_hooks++] = fn;
+}
+
 void tern_on_worker_start(tern_app *app, void (*fn)(void))
 {
     size_t max = sizeof app->worker_start_hooks / sizeof app->worker_start_hooks[0];

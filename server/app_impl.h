@@ -36,6 +36,8 @@ struct tern_app {
     int nworkers;
     void (*worker_start_hooks[8])(void); /**< tern_on_worker_start, in order */
     size_t nworker_start_hooks;
+    void (*worker_stop_hooks[8])(void); /**< tern_on_worker_stop, run in reverse order */
+    size_t nworker_stop_hooks;
     volatile int start_failed;  /**< a worker could not open its pools: exit 2 */
 };
 

@@ -268,6 +268,8 @@ static void *worker_main(void *arg)
     h2o_context_dispose(&w->ctx);
     tern__worker_pools_close(&w->pools);
     uv_run(&w->loop, UV_RUN_DEFAULT); /* the pools' handles finish closing */
+    for (size_t i = app->nworker_stop_hooks; i-- > 0;)
+        app->worker_stop_hooks[i]();
     tern_sched_free(w->sched);
     tern_arena_reset(&w->bg_arena);
     w->sched = NULL;

@@ -23,6 +23,10 @@ const tern_config *tern_app_config(const tern_app *app);
  *  a table. Its waits have no deadline; at shutdown they are cancelled. */
 void tern_on_worker_start(tern_app *app, void (*fn)(void));
 
+/** Runs fn once on every worker's thread after it stopped serving (no request or task
+ *  left, pools closed; not on a coroutine): free what a start hook made per worker. */
+void tern_on_worker_stop(tern_app *app, void (*fn)(void));
+
 /** Readiness of the running worker's pools: true when every configured pool (redis.url,
  *  mysql.url) can serve; false with a detail naming what is down. For /readyz. */
 bool tern_ready(char *detail, size_t n);
