@@ -47,6 +47,7 @@ typedef struct tern_param {
     const char *const *enum_values; /**< NULL-terminated allowed values for TERN_T_ENUM */
     const char *description; /**< for the OpenAPI document */
     const char *example;     /**< for the OpenAPI document */
+    bool many;               /**< query only: every repeat is kept, read as a list (List[X]) */
 } tern_param;
 
 /** Constraint helpers, used inside the declaration macros. */

@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "params.h"
+#include "schema.h"
 
 /** HTTP methods tern routes (HEAD is answered from GET unless declared). */
 typedef enum {
@@ -39,6 +40,13 @@ typedef struct tern_route_opts {
     const char *operation_id;    /**< OpenAPI operationId (default: derived from path and method) */
     const char *const *tags;     /**< NULL-terminated OpenAPI tags */
     int status_code;             /**< success status (default 200) */
+    const tern_model *body;      /**< JSON body validated before the handler (tern_body_json) */
+    bool body_optional;          /**< an absent body is allowed (FastAPI's `body: M | None = None`) */
+    const tern_model *response_model; /**< schema of the success response, for the document */
+    bool response_is_list;       /**< the success response is an array of response_model */
+    const tern_response_decl *responses; /**< other documented responses, ended by {0} */
+    bool deprecated;             /**< marks the operation deprecated in the document */
+    bool include_in_schema_off;  /**< true: left out of the OpenAPI document */
 } tern_route_opts;
 
 /** Adds a route. The path has static segments, `{name}` segments (typed by a

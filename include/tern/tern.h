@@ -7,6 +7,7 @@
 #include "error.h"
 #include "config.h"
 #include "params.h"
+#include "schema.h"
 #include "route.h"
 #include "req.h"
 #include "task.h"
