@@ -73,7 +73,8 @@ static size_t json_escape(char *out, size_t cap, const char *s, size_t n)
 }
 
 void tern_alog_write(tern_access_log_buf *b, const char *method, size_t method_len,
-                     const char *path, size_t path_len, int status, size_t bytes, uint64_t dur_us)
+                     const char *path, size_t path_len, int status, size_t bytes, uint64_t dur_us,
+                     const char *id)
 {
     if (b->format == TERN_ACCESS_LOG_OFF || !b->buf)
         return;
@@ -96,12 +97,12 @@ void tern_alog_write(tern_access_log_buf *b, const char *method, size_t method_l
         size_t ep = json_escape(epath, sizeof epath, path, path_len);
         n = snprintf(o, cap,
                      "{\"time\":\"%s\",\"method\":\"%.*s\",\"path\":\"%.*s\",\"status\":%d,"
-                     "\"bytes\":%zu,\"duration_ms\":%.3f}\n",
+                     "\"bytes\":%zu,\"duration_ms\":%.3f,\"request_id\":\"%s\"}\n",
                      ts, (int)method_len, method, (int)ep, epath, status, bytes,
-                     (double)dur_us / 1000.0);
+                     (double)dur_us / 1000.0, id); /* ids never need escaping */
     } else {
-        n = snprintf(o, cap, "%s %.*s %.*s %d %zu %.3fms\n", ts, (int)method_len, method,
-                     (int)path_len, path, status, bytes, (double)dur_us / 1000.0);
+        n = snprintf(o, cap, "%s %.*s %.*s %d %zu %.3fms %s\n", ts, (int)method_len, method,
+                     (int)path_len, path, status, bytes, (double)dur_us / 1000.0, id);
     }
     if (n > 0 && (size_t)n < cap)
         b->len += (size_t)n;

@@ -21,9 +21,10 @@ typedef struct tern_access_log_buf {
 /** Starts the buffer on loop (format off: every call is a no-op). 0 or -ENOMEM. */
 int tern_alog_init(tern_access_log_buf *b, uv_loop_t *loop, tern_access_log format, int fd);
 
-/** Appends one request's line. */
+/** Appends one request's line; id is the request id (NUL-terminated, [A-Za-z0-9._-]). */
 void tern_alog_write(tern_access_log_buf *b, const char *method, size_t method_len,
-                     const char *path, size_t path_len, int status, size_t bytes, uint64_t dur_us);
+                     const char *path, size_t path_len, int status, size_t bytes, uint64_t dur_us,
+                     const char *id);
 
 /** Writes out what is buffered. */
 void tern_alog_flush(tern_access_log_buf *b);

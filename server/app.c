@@ -228,6 +228,7 @@ int tern_route(tern_app *app, tern_method m, const char *path, tern_handler fn,
         app->routes = routes;
         app->cap_routes = cap;
     }
+    r->index = app->nroutes;
     app->routes[app->nroutes++] = r; /* the router points at r: the app owns and frees it */
     rc = build_params(r, r->opts.params, why, sizeof why);
     if (rc < 0)
@@ -289,6 +290,8 @@ static void app_free(tern_app *app)
     for (size_t i = 0; i < app->nroutes; i++)
         route_free(app->routes[i]);
     free(app->routes);
+    for (int i = 0; app->workers && i < app->cfg.workers; i++)
+        tern__metrics_worker_free(&app->workers[i].metrics);
     tern_router_free(app->router);
     if (app->h2o.hosts)
         h2o_config_dispose(&app->h2o);
@@ -330,6 +333,8 @@ static int start_workers(tern_app *app)
 
 int tern_run(tern_app *app)
 {
+    tern__metrics_route(app); /* after the app's routes: a clash names the app's route */
+    tern_log_set_context(tern__req_id_current);
     if (app->route_error) {
         fprintf(stderr, "tern: %s\n", app->route_error);
         app_free(app);

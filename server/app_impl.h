@@ -18,6 +18,7 @@ typedef struct tern_route_rec {
     int status_code;           /**< success status (200 unless declared) */
     char *owned_names[TERN_ROUTER_MAX_CAPTURES]; /**< names of undeclared path parameters */
     size_t nowned;
+    size_t index;              /**< position in app->routes (its metrics row) */
 } tern_route_rec;
 
 typedef struct tern_worker tern_worker;

@@ -83,6 +83,7 @@ typedef struct setting {
 
 static const char *check_ip(const char *text);
 static const char *check_header_value(const char *text);
+static const char *check_url_path(const char *text);
 
 static const enum_name access_log_names[] = {
     {"plain", TERN_ACCESS_LOG_PLAIN},
@@ -158,6 +159,10 @@ static const setting settings[] = {
      .help = "close MySQL connections older than this many seconds (0: never)"},
     {"crawl.urls", STRING(crawl_urls), .def = "", .metavar = "URLS",
      .help = "comma-separated URLs that GET /crawl fetches concurrently"},
+    {"metrics.enabled", BOOL(metrics_enabled), .def = "true",
+     .help = "serve Prometheus metrics at metrics.path"},
+    {"metrics.path", STRING(metrics_path), .def = "/metrics", .check = check_url_path,
+     .metavar = "PATH", .help = "path of the Prometheus metrics endpoint"},
 };
 
 #define N_SETTINGS (sizeof settings / sizeof settings[0])
@@ -567,6 +572,18 @@ static const char *check_header_value(const char *text)
     for (; *text; text++)
         if ((unsigned char)*text < 0x20 || *text == 0x7f)
             return "text without control characters";
+    return NULL;
+}
+
+static const char *check_url_path(const char *text)
+{
+    /* It becomes a route: one absolute path, no query, nothing a router would read
+     * as a parameter. */
+    if (text[0] != '/')
+        return "an absolute path like /metrics";
+    for (; *text; text++)
+        if ((unsigned char)*text <= 0x20 || *text == 0x7f || strchr("?#{}", *text))
+            return "an absolute path like /metrics";
     return NULL;
 }
 

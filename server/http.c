@@ -47,30 +47,39 @@ static tern_req_guard *guard_new(tern_worker *w, h2o_req_t *hreq, tern_req *req)
 
 /* ---- immediate answers (no coroutine) --------------------------------------------- */
 
-static void log_access(tern_worker *w, h2o_req_t *hreq, size_t path_len, int status, size_t bytes,
-                       uint64_t start_ns)
+/* What an answer given without a coroutine knows about its request. */
+typedef struct early {
+    tern_worker *w;
+    h2o_req_t *hreq;
+    size_t path_len;
+    uint64_t start_ns;
+    int method;                  /* a tern_method; TERN_METHOD_COUNT when unknown */
+    const tern_route_rec *route; /* NULL before (or without) a match */
+    char id[TERN_REQ_ID_MAX + 1];
+} early;
+
+static void log_access(const early *e, int status, size_t bytes)
 {
-    if (w->alog.format == TERN_ACCESS_LOG_OFF)
+    tern__metrics_end(&e->w->metrics, e->route, e->method, status, e->start_ns, 0);
+    if (e->w->alog.format == TERN_ACCESS_LOG_OFF)
         return;
-    tern_alog_write(&w->alog, hreq->method.base, hreq->method.len, hreq->path.base, path_len,
-                    status, bytes, (uv_hrtime() - start_ns) / 1000);
+    tern_alog_write(&e->w->alog, e->hreq->method.base, e->hreq->method.len, e->hreq->path.base,
+                    e->path_len, status, bytes, (uv_hrtime() - e->start_ns) / 1000, e->id);
 }
 
-static int answer_now(tern_worker *w, h2o_req_t *hreq, size_t path_len, int status, json_t *body,
-                      uint64_t start_ns)
+static int answer_now(const early *e, int status, json_t *body)
 {
-    guard_new(w, hreq, NULL);
-    size_t n = tern__send_json(hreq, status, body);
+    guard_new(e->w, e->hreq, NULL);
+    size_t n = tern__send_json(e->hreq, status, body);
     json_decref(body);
-    w->served++;
-    log_access(w, hreq, path_len, status, n, start_ns);
+    e->w->served++;
+    log_access(e, status, n);
     return 0;
 }
 
-static int answer_detail(tern_worker *w, h2o_req_t *hreq, size_t path_len, int status,
-                         const char *detail, uint64_t start_ns)
+static int answer_detail(const early *e, int status, const char *detail)
 {
-    return answer_now(w, hreq, path_len, status, tern__detail(detail), start_ns);
+    return answer_now(e, status, tern__detail(detail));
 }
 
 static void add_allow(h2o_req_t *hreq, unsigned allowed)
@@ -157,12 +166,13 @@ static void apply_headers(tern_req *req, h2o_req_t *hreq)
 
 static void log_req(tern_req *req, int status, size_t bytes)
 {
+    tern__metrics_end(&req->worker->metrics, req->route, req->method, status, req->start_ns, 1);
     tern_access_log_buf *alog = &req->worker->alog;
     if (alog->format == TERN_ACCESS_LOG_OFF)
         return;
     const char *m = tern_method_name(req->method);
     tern_alog_write(alog, m, strlen(m), req->path, req->path_len, status, bytes,
-                    (uv_hrtime() - req->start_ns) / 1000);
+                    (uv_hrtime() - req->start_ns) / 1000, req->id);
 }
 
 static void respond(tern_req *req, json_t *res)
@@ -187,8 +197,8 @@ static void respond(tern_req *req, json_t *res)
         n = tern__send_detail(hreq, status, "Request timed out");
     } else if (!res) {
         status = 500;
-        tern_log_error("%s %s: handler returned NULL (%s)", tern_method_name(req->method),
-                       req->route->pattern, tern_errmsg());
+        tern_log_error("request_id=%s %s %s: handler returned NULL (%s)", req->id,
+                       tern_method_name(req->method), req->route->pattern, tern_errmsg());
         n = tern__send_detail(hreq, status, "Internal Server Error");
     } else {
         apply_headers(req, hreq);
@@ -255,32 +265,35 @@ static int decode_captures(tern_req *req, const tern_route_match *m)
 int tern__on_req(h2o_handler_t *self, h2o_req_t *hreq)
 {
     tern_app *app = ((tern_h2o_handler *)self)->app;
-    tern_worker *w = worker_of(hreq);
-    uint64_t start_ns = uv_hrtime();
-    size_t path_len = hreq->query_at == SIZE_MAX ? hreq->path.len : hreq->query_at;
+    early e = {.w = worker_of(hreq), .hreq = hreq, .start_ns = uv_hrtime()};
+    tern_worker *w = e.w;
+    size_t path_len = e.path_len = hreq->query_at == SIZE_MAX ? hreq->path.len : hreq->query_at;
+    tern__req_id_assign(&w->req_ids, hreq, e.id);
+    int method = tern_method_parse(hreq->method.base, hreq->method.len);
+    e.method = method < 0 ? TERN_METHOD_COUNT : method;
 
     if (header_bytes(hreq) > app->cfg.header_limit)
-        return answer_detail(w, hreq, path_len, 431, "Request Header Fields Too Large", start_ns);
+        return answer_detail(&e, 431, "Request Header Fields Too Large");
 
-    int method = tern_method_parse(hreq->method.base, hreq->method.len);
     tern_route_match m;
     /* an unknown method matches no route but still learns which methods the path has */
-    int rc = tern_router_match(app->router, method < 0 ? TERN_METHOD_COUNT : (tern_method)method,
-                               hreq->path.base, path_len, &m);
+    int rc = tern_router_match(app->router, (tern_method)e.method, hreq->path.base, path_len, &m);
     if (rc == -ENOENT)
-        return answer_detail(w, hreq, path_len, 404, "Not Found", start_ns);
+        return answer_detail(&e, 404, "Not Found");
     if (rc == -ENOTSUP) {
         add_allow(hreq, m.allowed);
-        return answer_detail(w, hreq, path_len, 405, "Method Not Allowed", start_ns);
+        return answer_detail(&e, 405, "Method Not Allowed");
     }
+    e.route = m.route;
 
     tern_req *req = req_get(w);
     if (!req)
-        return answer_detail(w, hreq, path_len, 503, "Server out of memory", start_ns);
+        return answer_detail(&e, 503, "Server out of memory");
     req->h2o = hreq;
     req->route = m.route;
     req->method = (tern_method)method;
-    req->start_ns = start_ns;
+    req->start_ns = e.start_ns;
+    memcpy(req->id, e.id, sizeof req->id);
     req->path = tern_arena_strndup(&req->arena, hreq->path.base, path_len);
     req->path_len = path_len;
     if (hreq->query_at != SIZE_MAX) {
@@ -292,7 +305,7 @@ int tern__on_req(h2o_handler_t *self, h2o_req_t *hreq)
     }
     if (!req->path || !req->query || decode_captures(req, &m) < 0) {
         req_put(req);
-        return answer_detail(w, hreq, path_len, 503, "Server out of memory", start_ns);
+        return answer_detail(&e, 503, "Server out of memory");
     }
 
     json_t *errors = json_array();
@@ -301,9 +314,9 @@ int tern__on_req(h2o_handler_t *self, h2o_req_t *hreq)
         req_put(req);
         if (nerr == (size_t)-1) {
             json_decref(errors);
-            return answer_detail(w, hreq, path_len, 503, "Server out of memory", start_ns);
+            return answer_detail(&e, 503, "Server out of memory");
         }
-        return answer_now(w, hreq, path_len, 422, tern_verr_body(errors), start_ns);
+        return answer_now(&e, 422, tern_verr_body(errors));
     }
     json_decref(errors);
 
@@ -315,11 +328,11 @@ int tern__on_req(h2o_handler_t *self, h2o_req_t *hreq)
     tern_task *t = tern__spawn_in(&req->scope, run_handler, req);
     if (!t) {
         req_put(req);
-        return answer_detail(w, hreq, path_len, 503, "Server busy: no coroutine available",
-                             start_ns);
+        return answer_detail(&e, 503, "Server busy: no coroutine available");
     }
     t->udata = req;
     t->on_done = on_handler_done;
     req->guard = guard_new(w, hreq, req);
+    tern__metrics_begin(&w->metrics);
     return 0;
 }

@@ -7,7 +7,10 @@
 /** Sets the most verbose level that is written (process-wide). */
 void tern_log_set_level(tern_log_level level);
 
-/** Writes one line "2026-11-22T10:00:00Z tern[level] message" to stderr if level passes. */
+/** Sets what names the current request in each line (it returns NULL outside one). */
+void tern_log_set_context(const char *(*fn)(void));
+
+/** Writes one line "2026-11-22T10:00:00Z tern[level] [request_id=ID] message" to stderr if level passes. */
 void tern_log(tern_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define tern_log_error(...) tern_log(TERN_LOG_ERROR, __VA_ARGS__)

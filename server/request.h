@@ -8,6 +8,7 @@
 #include "tern/req.h"
 #include "app_impl.h"
 #include "query.h"
+#include "request_id.h"
 #include "scheduler.h"
 
 /** Bytes of arena memory embedded in each pooled request: most requests need no malloc. */
@@ -61,6 +62,7 @@ struct tern_req {
     size_t raw_len;
     tern_defer_rec *defers;
     uint64_t start_ns;
+    char id[TERN_REQ_ID_MAX + 1];    /**< X-Request-ID: the client's, or one we made */
     tern_req *pool_next;
     tern_req *live_next, *live_prev; /**< the worker's list of requests in flight */
     bool shutting_down;              /**< cancelled by the end of a drain: answer 503 */

@@ -193,6 +193,7 @@ static void final_close(tern_worker *w)
     uv_close((uv_handle_t *)&w->stop_async, NULL);
     uv_close((uv_handle_t *)&w->drain_timer, NULL);
     uv_close((uv_handle_t *)&w->disconnect_timer, NULL);
+    tern__metrics_worker_stop(&w->metrics);
     tern_alog_close(&w->alog);
     /* the remaining handles (h2o's timers, the scheduler's) close when the thread
      * disposes of the context after uv_run returns */
@@ -253,6 +254,7 @@ static void *worker_main(void *arg)
         app->start_failed = 1;
         kill(getpid(), SIGTERM); /* the main thread stops everything */
     }
+    tern__metrics_worker_start(w);
     h2o_context_init(&w->ctx, &w->loop, &app->h2o);
     w->accept_ctx.ctx = &w->ctx;
     w->accept_ctx.hosts = app->h2o.hosts;
@@ -310,10 +312,12 @@ int tern_worker_start(tern_worker *w)
     uv_timer_start(&w->disconnect_timer, on_disconnect_timer, TERN_DISCONNECT_CHECK_MS,
                    TERN_DISCONNECT_CHECK_MS);
     uv_unref((uv_handle_t *)&w->disconnect_timer);
-    if (tern_alog_init(&w->alog, &w->loop, cfg->access_log, STDOUT_FILENO) < 0) {
-        tern_set_errmsg("out of memory for the access log");
+    if (tern_alog_init(&w->alog, &w->loop, cfg->access_log, STDOUT_FILENO) < 0 ||
+        tern__metrics_worker_init(&w->metrics, w->app) < 0) {
+        tern_set_errmsg("out of memory for the access log or the metrics");
         return TERN_ENOMEM;
     }
+    tern__req_id_gen_init(&w->req_ids);
     rc = pthread_create(&w->thread, NULL, worker_main, w);
     if (rc != 0) {
         tern_set_errmsg("pthread_create: %s", strerror(rc));

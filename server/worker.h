@@ -10,6 +10,8 @@
 
 #include "app_impl.h"
 #include "access_log.h"
+#include "metrics.h"
+#include "request_id.h"
 #include "scheduler.h"
 #include "worker_pools.h"
 
@@ -48,6 +50,8 @@ struct tern_worker {
     tern_worker_pools pools;       /**< this worker's Redis, MySQL and HTTP clients */
     tern_scope bg;                 /**< scope of the worker's own tasks (start hooks) */
     tern_arena bg_arena;
+    tern_metrics_worker metrics;   /**< written by this worker only; /metrics reads every worker's */
+    tern_req_id_gen req_ids;       /**< makes X-Request-ID for requests that bring none */
 };
 
 /** Opens the worker's listening socket on the configured host/port (SO_REUSEPORT).

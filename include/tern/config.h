@@ -47,6 +47,8 @@ typedef struct tern_config {
     uint64_t mysql_idle_ping_ms; /**< mysql.idle_ping_ms: ping connections idle longer than this */
     int mysql_pool_recycle_s;    /**< mysql.pool_recycle_s: close connections older than this (0: never) */
     char *crawl_urls;            /**< crawl.urls: comma-separated URLs GET /crawl fetches */
+    bool metrics_enabled;        /**< metrics.enabled: serve Prometheus metrics */
+    char *metrics_path;          /**< metrics.path: path of the metrics endpoint */
     char *config_path;           /**< the YAML file that was read (NULL: none) */
 } tern_config;
 

@@ -30,6 +30,8 @@ tern_method tern_req_method(const tern_req *req);
 const char *tern_req_path(const tern_req *req);
 /** The raw query string without '?' ("" when none). */
 const char *tern_req_query(const tern_req *req);
+/** The request's id (its sane X-Request-ID, else a generated one), also echoed in the response. */
+const char *tern_req_id(const tern_req *req);
 
 /** A declared int parameter's validated value (its default, or 0, when absent). */
 int64_t tern_param_int(tern_req *req, const char *name);
