@@ -20,7 +20,7 @@ COPY routes routes
 # Only what the service needs: no tests, benchmarks or examples in the image.
 RUN meson setup /build --buildtype=release --prefix=/usr/local -Dtests=false -Dbench=false \
  && ninja -C /build \
- && DESTDIR=/stage meson install -C /build --no-rebuild --quiet \
+ && DESTDIR=/stage meson install -C /build --no-rebuild --quiet --strip \
  && rm -rf /stage/usr/local/include /stage/usr/local/lib/*/pkgconfig
 
 FROM debian:bookworm-slim
