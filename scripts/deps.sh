@@ -13,7 +13,12 @@ PKGS=(
   # tests and tools
   libcriterion-dev libcurl4-openssl-dev curl openssl valgrind libclang-rt-14-dev
   redis-server mariadb-server mariadb-client wrk procps
+  # operations: promtool checks /metrics, haproxy fronts the scale-out test, h2load
+  # benchmarks HTTP/2, node + npm check deploy/ against JSON schemas (tests/deploy)
+  prometheus haproxy nghttp2-client nodejs
 )
+# Debian's nodejs comes without npm; builds of nodejs that bundle it conflict with it
+command -v npm >/dev/null || PKGS+=(npm)
 if [ "${1:-}" = "--cross" ]; then
   PKGS+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 fi
@@ -34,8 +39,8 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get -o DPkg::Lock::Timeout=600 update -q
 $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
 # Debian starts the packaged servers on install; tern's scripts start their own on
-# loopback ports in scratch folders, so these are not needed (and hold 6379/3306).
-for svc in redis-server mariadb; do
+# loopback ports in scratch folders, so these are not needed (and hold 6379/3306/9090).
+for svc in redis-server mariadb prometheus haproxy; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
     $SUDO systemctl stop "$svc" || true
   fi
