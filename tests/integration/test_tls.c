@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "service.h"
@@ -78,4 +79,41 @@ Test(tls, unreadable_certificate_stops_startup_with_exit_2, .timeout = 30)
     svc s;
     cr_expect_neq(svc_start(&s, NULL, NULL, env, NULL), 0, "started with a missing certificate");
     cr_expect_eq(s.exit_status, 2, "exit status %d, want 2", s.exit_status);
+}
+
+/* What a user types: curl --http2 negotiates h2 through ALPN and gets the same answer,
+ * with the request id echoed in an HTTP/2 (lower-case) header. */
+Test(tls, curl_cli_http2_answers_with_request_id, .timeout = 60)
+{
+    char tmpl[] = "/tmp/tern-tls2-XXXXXX";
+    cr_assert_not_null(mkdtemp(tmpl));
+    char cmd[1024], out[1024] = "";
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey rsa:2048 -nodes -keyout %s/k.pem -out %s/c.pem -days 1 "
+             "-subj /CN=localhost >/dev/null 2>&1",
+             tmpl, tmpl);
+    cr_assert_eq(system(cmd), 0);
+    char ccert[160], ckey[160];
+    snprintf(ccert, sizeof ccert, "TERN_TLS_CERT=%s/c.pem", tmpl);
+    snprintf(ckey, sizeof ckey, "TERN_TLS_KEY=%s/k.pem", tmpl);
+    const char *env[] = {ccert, ckey, "TERN_ACCESS_LOG=off", NULL};
+    svc s;
+    cr_assert_eq(svc_start(&s, NULL, NULL, env, NULL), 0);
+    snprintf(cmd, sizeof cmd,
+             "curl -sS -k --http2 -D - -H 'X-Request-ID: h2-check' -w '|%%{http_version}' "
+             "https://127.0.0.1:%d/json",
+             s.port);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    cr_expect_eq(pclose(p), 0, "curl failed: %s", out);
+    cr_expect(strncmp(out, "HTTP/2 200", 10) == 0, "%s", out);
+    cr_expect(strstr(out, "\r\nx-request-id: h2-check\r\n") != NULL, "%s", out);
+    /* the whole body after the headers, then what curl says it spoke */
+    const char *tail = "\r\n\r\n{\"message\":\"Hello, World!\"}|2";
+    cr_expect(n >= strlen(tail) && strcmp(out + n - strlen(tail), tail) == 0, "%s", out);
+    cr_expect_eq(svc_stop(&s, SIGTERM, 10), 0);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpl);
+    cr_expect_eq(system(cmd), 0);
 }
