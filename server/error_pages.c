@@ -9,6 +9,8 @@
 #include "error_pages.h"
 #include "json_out.h"
 #include "response.h"
+#include "router.h"
+#include "worker.h"
 
 typedef struct error_filter {
     h2o_filter_t super;
@@ -68,6 +70,13 @@ static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
         ssize_t i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
         req->res.headers.entries[i].value = h2o_iovec_init(H2O_STRLIT("application/json"));
         req->res.content_length = n;
+        /* never seen by on_req: name and count it here, like every other answer */
+        tern_worker *w = (tern_worker *)((char *)req->conn->ctx - offsetof(tern_worker, ctx));
+        char id[TERN_REQ_ID_MAX + 1];
+        tern__req_id_assign(&w->req_ids, req, id);
+        int m = tern_method_parse(req->method.base, req->method.len);
+        tern__metrics_end(&w->metrics, NULL, m < 0 ? TERN_METHOD_COUNT : m, req->res.status,
+                          uv_hrtime(), 0);
         json_ostream *os = (json_ostream *)h2o_add_ostream(req, sizeof(*os), slot);
         os->super.do_send = on_send;
         os->body = h2o_iovec_init(buf, n);

@@ -162,6 +162,27 @@ Test(request_id_other, json_access_log_and_error_log_name_it, .timeout = 30)
     cr_expect_eq(svc_stop(&t, SIGTERM, 10), 0);
 }
 
+Test(request_id_other, body_too_large_413_from_h2o_carries_it, .timeout = 30)
+{
+    svc t;
+    const char *args[] = {"--limits.body_bytes", "1k", "--access_log", "off", NULL};
+    cr_assert_eq(svc_start(&t, NULL, args, NULL, NULL), 0);
+    static char body[4096];
+    memset(body, 'a', sizeof body - 1);
+    const char *headers[] = {"X-Request-ID: big-1", "Content-Type: application/json", NULL};
+    http_resp r;
+    cr_assert_eq(http_request(&t, "POST", "/heroes", body, headers, 10, &r), 0);
+    cr_expect_eq(r.status, 413);
+    char id[80];
+    cr_expect_str_eq(http_header(&r, "x-request-id", id, sizeof id), "big-1");
+    http_resp_free(&r);
+    cr_assert_eq(http_get(&t, "/metrics", &r), 0);
+    cr_expect(strstr(r.body, "tern_http_requests_total{method=\"POST\",route=\"unmatched\",status=\"413\"} 1\n"),
+              "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(svc_stop(&t, SIGTERM, 10), 0);
+}
+
 Test(request_id_other, busy_503_without_coroutine_carries_it, .timeout = 30)
 {
     svc t;
