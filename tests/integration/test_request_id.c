@@ -162,6 +162,26 @@ Test(request_id_other, json_access_log_and_error_log_name_it, .timeout = 30)
     cr_expect_eq(svc_stop(&t, SIGTERM, 10), 0);
 }
 
+Test(request_id_other, handler_reads_the_same_id, .timeout = 30)
+{
+    svc t;
+    const char *env[] = {"TERN_ACCESS_LOG=off", NULL};
+    cr_assert_eq(svc_start(&t, getenv("TERN_TEST_APP_BIN"), NULL, env, NULL), 0);
+    http_resp r;
+    cr_assert_eq(http_get(&t, "/reqid", &r), 0);
+    char id[80], want[128];
+    cr_assert_not_null(http_header(&r, "x-request-id", id, sizeof id));
+    cr_expect(is_made_id(id), "'%s'", id);
+    snprintf(want, sizeof want, "{\"request_id\":\"%s\"}", id);
+    cr_expect_str_eq(r.body, want);
+    http_resp_free(&r);
+    const char *headers[] = {"X-Request-ID: from-client", NULL};
+    cr_assert_eq(http_request(&t, "GET", "/reqid", NULL, headers, 10, &r), 0);
+    cr_expect_str_eq(r.body, "{\"request_id\":\"from-client\"}");
+    http_resp_free(&r);
+    cr_expect_eq(svc_stop(&t, SIGTERM, 10), 0);
+}
+
 Test(request_id_other, body_too_large_413_from_h2o_carries_it, .timeout = 30)
 {
     svc t;

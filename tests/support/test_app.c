@@ -66,6 +66,12 @@ static json_t *gather_route(tern_req *req)
     return json_pack("{s:i,s:b}", "done", n, "pending_first", !done[0]);
 }
 
+/* What a handler sees of its request id. */
+static json_t *reqid_route(tern_req *req)
+{
+    return json_pack("{s:s}", "request_id", tern_req_id(req));
+}
+
 static const tern_param defer_params[] = {
     TERN_QUERY_ENUM("how", TERN_REQUIRED, TERN_ENUM_VALUES("ok", "error", "raise", "sleep")),
     {0},
@@ -79,5 +85,6 @@ int main(int argc, char **argv)
     tern_get(app, "/defer", defer_route, .params = defer_params);
     tern_get(app, "/orphan", orphan_route);
     tern_get(app, "/wait", gather_route);
+    tern_get(app, "/reqid", reqid_route);
     return tern_run(app);
 }
