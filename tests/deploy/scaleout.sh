@@ -157,4 +157,7 @@ for ep in db json; do
   check "/$ep through haproxy: no failed request across both kills" $ok "$(cat "$f")"
 done
 echo "haproxy: $retries retries, $redispatches redispatches"
+# a sanitizer build reports memory errors in the replicas' logs (a SIGKILL skips leak checks)
+reports=$(cat "$scratch"/a.log "$scratch"/b.log | grep -cE 'ERROR: AddressSanitizer|runtime error:')
+check "no sanitizer report from the replicas" "$reports" "$(grep -hE -A5 'ERROR: AddressSanitizer|runtime error:' "$scratch"/a.log "$scratch"/b.log | head -20)"
 finish
