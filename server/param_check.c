@@ -189,43 +189,12 @@ static bool has_numeric_bound(const tern_param *d)
     return d->has_ge || d->has_gt || d->has_le || d->has_lt;
 }
 
-/* Bounds no number satisfies (ge 10 with le 5) are declaration mistakes. */
-static bool bounds_empty(const tern_param *d)
-{
-    bool lo = d->has_ge || d->has_gt, hi = d->has_le || d->has_lt;
-    if (!lo || !hi)
-        return false;
-    double l = d->has_ge ? d->ge : d->gt, h = d->has_le ? d->le : d->lt;
-    if (d->has_ge && d->has_gt)
-        l = d->gt >= d->ge ? d->gt : d->ge;
-    if (d->has_le && d->has_lt)
-        h = d->lt <= d->le ? d->lt : d->le;
-    bool strict = (d->has_gt && l == d->gt) || (d->has_lt && h == d->lt);
-    return strict ? l >= h : l > h;
-}
-
-static bool bounds_finite(const tern_param *d)
-{
-    return (!d->has_ge || isfinite(d->ge)) && (!d->has_gt || isfinite(d->gt)) &&
-           (!d->has_le || isfinite(d->le)) && (!d->has_lt || isfinite(d->lt));
-}
-/* Names, patterns and enum values end up in JSON error entries, which must be UTF-8. */
-static bool texts_valid(const tern_param *d)
-{
-    if (!tern__utf8_valid(d->name) || (d->pattern && !tern__utf8_valid(d->pattern)))
-        return false;
-    for (const char *const *v = d->enum_values; v && *v; v++)
-        if (!tern__utf8_valid(*v))
-            return false;
-    return true;
-}
-
 /* A name, a known location and a known type. */
 static int check_decl_kind(const tern_param *d, size_t i)
 {
     if (!d->name || !d->name[0])
         return bad_decl("parameter #%zu has no name", i);
-    if (!texts_valid(d))
+    if (!tern__texts_valid(d->name, d->pattern, d->enum_values))
         return bad_decl("parameter #%zu: name, pattern or enum value is not valid UTF-8", i);
     if (d->in < TERN_IN_PATH || d->in > TERN_IN_COOKIE)
         return bad_decl("parameter '%s': unknown location %d", d->name, (int)d->in);
@@ -248,9 +217,10 @@ static int check_decl_constraints(const tern_param *d)
         return bad_decl("parameter '%s': enum_values apply to enums only", nm);
     if (d->type == TERN_T_ENUM && (!d->enum_values || !d->enum_values[0]))
         return bad_decl("parameter '%s': enum without values", nm);
-    if (!bounds_finite(d))
+    tern_rules r = TERN_RULES_OF(d, NULL);
+    if (!tern__bounds_finite(&r))
         return bad_decl("parameter '%s': a bound is not a finite number", nm);
-    if (bounds_empty(d))
+    if (tern__bounds_empty(&r))
         return bad_decl("parameter '%s': no value satisfies its bounds", nm);
     if (d->has_min_length && d->has_max_length && d->min_length > d->max_length)
         return bad_decl("parameter '%s': min_length %zu > max_length %zu", nm, d->min_length,

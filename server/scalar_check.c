@@ -516,3 +516,35 @@ int tern__regex_compile(const char *pattern, regex_t *re, char *why, size_t n)
         uselocale(old);
     return rc == 0 ? 0 : -1;
 }
+
+/* Bounds no number satisfies (ge 10 with le 5) are declaration mistakes. */
+bool tern__bounds_empty(const tern_rules *d)
+{
+    bool lo = d->has_ge || d->has_gt, hi = d->has_le || d->has_lt;
+    if (!lo || !hi)
+        return false;
+    double l = d->has_ge ? d->ge : d->gt, h = d->has_le ? d->le : d->lt;
+    if (d->has_ge && d->has_gt)
+        l = d->gt >= d->ge ? d->gt : d->ge;
+    if (d->has_le && d->has_lt)
+        h = d->lt <= d->le ? d->lt : d->le;
+    bool strict = (d->has_gt && l == d->gt) || (d->has_lt && h == d->lt);
+    return strict ? l >= h : l > h;
+}
+
+bool tern__bounds_finite(const tern_rules *d)
+{
+    return (!d->has_ge || isfinite(d->ge)) && (!d->has_gt || isfinite(d->gt)) &&
+           (!d->has_le || isfinite(d->le)) && (!d->has_lt || isfinite(d->lt));
+}
+/* Names, patterns and enum values end up in JSON error entries, which must be UTF-8. */
+bool tern__texts_valid(const char *name, const char *pattern, const char *const *enum_values)
+{
+    if ((name && !tern__utf8_valid(name)) || (pattern && !tern__utf8_valid(pattern)))
+        return false;
+    for (const char *const *v = enum_values; v && *v; v++)
+        if (!tern__utf8_valid(*v))
+            return false;
+    return true;
+}
+

@@ -83,4 +83,11 @@ int tern__regex_compile(const char *pattern, regex_t *re, char *why, size_t n);
 /** The pattern uses \d or \D, which POSIX regexes read as a plain letter. */
 bool tern__uses_perl_class(const char *re);
 
+/** No number satisfies the bounds (ge 10 with le 5): a declaration mistake. */
+bool tern__bounds_empty(const tern_rules *d);
+/** Every bound set is a finite number. */
+bool tern__bounds_finite(const tern_rules *d);
+/** Name, pattern and enum values (any may be NULL) are valid UTF-8: they end up in JSON. */
+bool tern__texts_valid(const char *name, const char *pattern, const char *const *enum_values);
+
 #endif
