@@ -53,6 +53,8 @@ static bool check_value(const tern_param_set *set, size_t i, const char *t, size
 {
     const tern_param *d = &set->decls[i];
     tern_rules r = TERN_RULES_OF(d, &set->regexes[i]);
+    if (d->many) /* a list's lengths bound its number of items, not each item */
+        r.has_min_length = r.has_max_length = false;
     switch (d->type) {
     case TERN_T_STR:
         return tern__check_str(&r, t, len, e);
@@ -97,6 +99,79 @@ static void add_error(json_t *errors, json_t *entry)
         json_decref(entry);
 }
 
+/* A received text as the JSON value of its declared type (already validated). */
+static json_t *typed_json(const tern_param *d, const tern_param_value *v)
+{
+    switch (d->type) {
+    case TERN_T_INT:
+        return json_integer((json_int_t)v->i);
+    case TERN_T_FLOAT:
+        return json_real(v->f);
+    case TERN_T_BOOL:
+        return json_boolean(v->b);
+    default:
+        return json_stringn(v->text, v->len);
+    }
+}
+
+static json_t *list_len_ctx(const char *key, size_t bound, size_t actual)
+{
+    return json_pack("{sssIsI}", "field_type", "List", key, (json_int_t)bound, "actual_length",
+                     (json_int_t)actual);
+}
+
+/* A repeated query parameter (List[X]): every repeat validated as an item, errors at
+ * ["query", name, index], like pydantic's list: past max_length it stops with too_long
+ * alone, and min_length is checked once every item passed. */
+static size_t check_list(const tern_param_set *set, size_t i, const tern_param_source *src,
+                         tern_arena *a, tern_param_value *v, json_t *errors)
+{
+    const tern_param *d = &set->decls[i];
+    json_t *raw_items = json_array(), *item_errors = json_array();
+    v->list = json_array();
+    size_t n = 0, nerr = 0, len;
+    const char *raw;
+    while ((raw = src->get_nth(src->ctx, d->in, d->name, n, &len)) != NULL) {
+        const char *t = text_copy(a, raw, len, &len);
+        tern_param_value item = {.present = true, .text = t ? t : raw, .len = len};
+        tern_vfail e = {NULL, NULL};
+        json_t *input = json_stringn(item.text, item.len);
+        json_array_append(raw_items, input);
+        if (check_value(set, i, item.text, item.len, &item, &e)) {
+            json_array_append_new(v->list, typed_json(d, &item));
+            json_decref(input);
+        } else {
+            json_t *loc = json_pack("[ssI]", "query", d->name, (json_int_t)n);
+            add_error(item_errors, tern_verr_make(e.type, loc, input ? input : json_null(), e.ctx));
+            nerr++;
+        }
+        n++;
+    }
+    json_t *fail = NULL;
+    if (d->has_max_length && n > d->max_length)
+        fail = tern_verr_make("too_long", tern_verr_loc(d->in, d->name), json_incref(raw_items),
+                              list_len_ctx("max_length", d->max_length, n));
+    else if (!nerr && n && d->has_min_length && n < d->min_length)
+        fail = tern_verr_make("too_short", tern_verr_loc(d->in, d->name), json_incref(raw_items),
+                              list_len_ctx("min_length", d->min_length, n));
+    else if (n == 0 && d->required)
+        fail = tern_verr_make("missing", tern_verr_loc(d->in, d->name), json_null(), NULL);
+    if (fail) {
+        add_error(errors, fail);
+        nerr = 1;
+    } else if (errors && nerr) {
+        json_array_extend(errors, item_errors);
+    }
+    json_decref(item_errors);
+    json_decref(raw_items);
+    v->present = n > 0 && !nerr;
+    if (!v->present) {
+        json_decref(v->list);
+        v->list = NULL;
+    }
+    return nerr;
+}
+
 /* Validates declaration i into *v; returns the number of errors it added (0 or 1). */
 static size_t check_param(const tern_param_set *set, size_t i, const tern_param_source *src,
                           tern_arena *a, tern_param_value *v, json_t *errors)
@@ -108,6 +183,8 @@ static size_t check_param(const tern_param_set *set, size_t i, const tern_param_
     const char *raw = src && src->get ? src->get(src->ctx, d->in, name, &raw_len) : NULL;
     tern_vfail e = {NULL, NULL};
     memset(v, 0, sizeof *v);
+    if (d->many && src && src->get_nth)
+        return check_list(set, i, src, a, v, errors);
     if (!raw && d->default_value) {
         /* Checked at init, so this only fills the typed value. */
         v->present = true;
@@ -207,8 +284,11 @@ static int check_decl_kind(const tern_param *d, size_t i)
 static int check_decl_constraints(const tern_param *d)
 {
     const char *nm = d->name;
-    if ((d->has_min_length || d->has_max_length) && d->type != TERN_T_STR)
-        return bad_decl("parameter '%s': min_length/max_length apply to strings only", nm);
+    if ((d->has_min_length || d->has_max_length) && d->type != TERN_T_STR && !d->many)
+        return bad_decl("parameter '%s': min_length/max_length apply to strings and lists only",
+                        nm);
+    if (d->many && d->in != TERN_IN_QUERY)
+        return bad_decl("parameter '%s': only query parameters can be lists", nm);
     if (has_numeric_bound(d) && !is_number_type(d->type))
         return bad_decl("parameter '%s': ge/gt/le/lt apply to int and float only", nm);
     if (d->pattern && d->type != TERN_T_STR)
@@ -237,6 +317,8 @@ static int check_decl_default(const tern_param *d)
 {
     if (d->in == TERN_IN_PATH && d->default_value)
         return bad_decl("parameter '%s': a path parameter cannot have a default", d->name);
+    if (d->many && d->default_value)
+        return bad_decl("parameter '%s': a list parameter cannot have a default", d->name);
     if (d->required && d->default_value)
         return bad_decl("parameter '%s': required, yet has a default", d->name);
     return 0;
