@@ -4,7 +4,8 @@
  * Python lax mode with from_attributes on, so that is what is mirrored here:
  *   int    5, 5.0, "5", " 5 ", true (1); 5.5 int_from_float, "abc" int_parsing,
  *          null/[]/{} int_type
- *   float  numbers, numeric strings, true/false; "abc" float_parsing, null float_type
+ *   float  numbers, numeric strings, true/false; "abc" float_parsing, null float_type;
+ *          "inf"/"nan"/"1e999" finite_number (pydantic takes them, JSON cannot hold them)
  *   bool   true/false, 0/1 (also 0.0/1.0), "yes"/"no"/"on"/"off"/"t"/"f"/"1"/"0"...;
  *          other ints and strings bool_parsing, 0.5/null/[] bool_type
  *   str    strings only (string_type for 5)
@@ -144,6 +145,9 @@ static json_t *validate_float(vctx *v, const cfield *f, json_t *in)
         d = json_is_true(in);
     else
         ok = tern__fail(&e, "float_type", NULL);
+    /* "inf", "nan" and "1e999" parse, but JSON cannot carry them to the handler */
+    if (ok && !isfinite(d))
+        ok = tern__fail(&e, "finite_number", NULL);
     if (ok && tern__check_float_bounds(&f->rules, d, &e))
         return json_real(d);
     add_fail(v, in, &e);
