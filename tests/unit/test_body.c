@@ -436,3 +436,55 @@ Test(body, bad_declarations_are_refused_with_a_reason)
     tern_field fine[] = {TERN_FIELD_INT("a", TERN_NULLABLE, TERN_DEFAULT_JSON("null")), {0}};
     cr_assert_eq(compile_err(fine), 0, "%s", tern_errmsg());
 }
+
+/* Mutated bodies: whatever the bytes, the outcome is a validated object or well-formed
+ * error entries (run under the sanitizers, also no leak and no overflow). */
+Test(body, mutated_bodies_give_well_formed_answers)
+{
+    static const char seed[] = "{\"name\":\"Foo\",\"price\":\"2.5\",\"tags\":[\"a\",\"b\"],"
+                               "\"address\":{\"city\":\"x\",\"zip\":\"12345\"},\"note\":null}";
+    static const char alphabet[] = "{}[]\",:\\u0123456789.eE-+ tfnaxz\xc3\xa9\xff\x01";
+    tern_body_schema *s = NULL;
+    cr_assert_eq(tern_body_schema_new(&item, &s), 0);
+    tern_body_limits lim = {16, 1000};
+    unsigned seedv = 12345;
+    char buf[sizeof seed + 16];
+    for (int round = 0; round < 3000; round++) {
+        size_t len = sizeof seed - 1;
+        memcpy(buf, seed, len);
+        for (int k = 0; k < 1 + round % 4; k++) {
+            seedv = seedv * 1103515245u + 12345u;
+            size_t at = (seedv >> 8) % len;
+            seedv = seedv * 1103515245u + 12345u;
+            char c = alphabet[(seedv >> 8) % (sizeof alphabet - 1)];
+            if (round % 3 == 0 && len > 1) /* cut */
+                len = at + 1;
+            else
+                buf[at] = c;
+        }
+        json_t *errors = json_array(), *val = NULL;
+        tern_body_status st = tern_body_check(s, false, "application/json", buf, len, &lim, errors, &val);
+        if (st == TERN_BODY_OK) {
+            cr_assert(json_is_object(val), "round %d", round);
+            cr_assert_eq(json_array_size(errors), 0);
+        } else {
+            cr_assert(st == TERN_BODY_INVALID || st == TERN_BODY_JSON_INVALID, "round %d: %d", round, st);
+            cr_assert_null(val);
+            cr_assert_gt(json_array_size(errors), 0, "round %d", round);
+            size_t i;
+            json_t *e;
+            json_array_foreach(errors, i, e) {
+                cr_assert(json_is_string(json_object_get(e, "type")));
+                cr_assert(json_is_array(json_object_get(e, "loc")));
+                cr_assert(json_is_string(json_object_get(e, "msg")));
+                cr_assert_not_null(json_object_get(e, "input"));
+            }
+            char *dump = json_dumps(errors, JSON_COMPACT);
+            cr_assert_not_null(dump, "round %d: the entries must serialize", round);
+            free(dump);
+        }
+        json_decref(errors);
+        json_decref(val);
+    }
+    tern_body_schema_free(s);
+}
