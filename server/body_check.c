@@ -157,23 +157,24 @@ static json_t *validate_float(vctx *v, const cfield *f, json_t *in)
 /* pydantic's lax_bool: strings by word, 0/1 as ints (or integral floats), the rest no. */
 static json_t *validate_bool(vctx *v, json_t *in)
 {
-    tern_vfail e = {NULL, NULL};
+    tern_vfail e = {NULL, NULL}, not_int;
     bool b = false, ok;
     int64_t i = 0;
+    bool is_int = json_is_integer(in) ||
+                  (json_is_real(in) && float_to_int(json_real_value(in), &i, &not_int));
     if (json_is_boolean(in)) {
         b = json_is_true(in);
         ok = true;
     } else if (json_is_string(in)) {
         ok = tern__parse_bool(json_string_value(in), json_string_length(in), &b) ||
              tern__fail(&e, "bool_parsing", NULL);
-    } else if (json_is_integer(in) || (json_is_real(in) && float_to_int(json_real_value(in), &i, &e))) {
+    } else if (is_int) {
         if (json_is_integer(in))
             i = json_integer_value(in);
         b = i == 1;
         ok = i == 0 || i == 1 || tern__fail(&e, "bool_parsing", NULL);
     } else {
-        json_decref(e.ctx);
-        ok = tern__fail(&e, "bool_type", NULL);
+        ok = tern__fail(&e, "bool_type", NULL); /* 0.5, null, [], {} */
     }
     if (ok)
         return json_boolean(b);
