@@ -439,7 +439,8 @@ tern_body_status tern_body_check(const tern_body_schema *s, bool optional,
     *out = NULL;
     json_t *value = NULL;
     tern_body_status st = TERN_BODY_OK;
-    if (len > 0 && (!content_type || is_json_type(content_type))) {
+    /* FastAPI parses JSON when the header is absent or empty, too */
+    if (len > 0 && (!content_type || !*content_type || is_json_type(content_type))) {
         tern_jscan scan;
         switch (tern_json_scan(body, len, limits->max_depth, limits->max_items, &scan)) {
         case TERN_JSCAN_OK:
@@ -458,10 +459,11 @@ tern_body_status tern_body_check(const tern_body_schema *s, bool optional,
     }
     size_t nerr = 0;
     *out = tern_body_validate(s, optional, value, errors, &nerr);
+    bool lost = !*out && value && !json_is_null(value); /* no errors, no result: out of memory */
     json_decref(value);
     if (nerr)
         return TERN_BODY_INVALID;
-    return TERN_BODY_OK;
+    return lost ? TERN_BODY_NOMEM : TERN_BODY_OK;
 }
 
 const char *tern_body_limit_detail(tern_body_status status, const tern_body_limits *limits,

@@ -42,8 +42,8 @@ typedef enum {
     TERN_BODY_NOMEM,         /**< out of memory (503) */
 } tern_body_status;
 
-/** Validates a request body. content_type is the header's value (NULL: no header, which
- *  FastAPI also parses as JSON); only application/json and application/<x>+json are
+/** Validates a request body. content_type is the header's value (NULL or empty: parsed as
+ *  JSON, as FastAPI does); only application/json and application/<x>+json are
  *  parsed, other bodies fail as FastAPI's do (model_attributes_type at ["body"]). An
  *  empty body, or JSON null, is absent: "missing" unless optional. On success *out
  *  gets a new reference: the declared fields only, coerced (5.0 -> 5, "5" -> 5), with

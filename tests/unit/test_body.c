@@ -359,6 +359,7 @@ Test(body, content_types)
     const char *body = "{\"a\":1}";
     const char *ok = "{\"a\":1,\"ids\":[0,0]}";
     cr_assert_str_eq(run_opt(&strict, false, NULL, body), ok, "no Content-Type: parsed as JSON");
+    cr_assert_str_eq(run_opt(&strict, false, "", body), ok, "an empty one too");
     cr_assert_str_eq(run_opt(&strict, false, "application/json; charset=utf-8", body), ok);
     cr_assert_str_eq(run_opt(&strict, false, "Application/JSON", body), ok);
     cr_assert_str_eq(run_opt(&strict, false, "application/vnd.api+json", body), ok);
