@@ -3,6 +3,8 @@
  * json.loads(body_bytes) raised for the same bytes (CPython 3.11, C scanner), so
  * FastAPI's json_invalid entries match. Also the depth and value-count limits. */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json_scan.h"
@@ -73,6 +75,48 @@ Test(json_scan, messages_and_offsets_match_python)
         cr_expect_eq(r.pos, c->pos, "case %zu '%s': at %zu, Python says %zu", i, c->text, r.pos,
                      c->pos);
     }
+}
+
+/* The checked-in corpus: hex bytes, Python's message, Python's offset per line. */
+static FILE *open_corpus(void)
+{
+    char path[4096];
+    const char *root = getenv("TERN_SOURCE_ROOT");
+    snprintf(path, sizeof path, "%s/tests/unit/data/json/python_cases.tsv", root ? root : ".");
+    return fopen(path, "r");
+}
+
+Test(json_scan, random_bodies_match_python)
+{
+    FILE *f = open_corpus();
+    cr_assert_not_null(f, "tests/unit/data/json/python_cases.tsv not found (TERN_SOURCE_ROOT?)");
+    char line[4096], body[2048];
+    int n = 0, bad = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#')
+            continue;
+        char *msg = strchr(line, '\t'), *pos = msg ? strchr(msg + 1, '\t') : NULL;
+        cr_assert_not_null(pos, "malformed corpus line %d", n);
+        *msg++ = '\0';
+        *pos++ = '\0';
+        size_t len = strlen(line) / 2;
+        for (size_t i = 0; i < len; i++) {
+            unsigned v;
+            sscanf(line + 2 * i, "%2x", &v);
+            body[i] = (char)v;
+        }
+        tern_jscan r;
+        bool ok = tern_json_scan(body, len, 1000, 100000, &r) == TERN_JSCAN_OK;
+        const char *got = ok ? "OK" : r.msg;
+        size_t at = ok ? 0 : r.pos;
+        if (strcmp(got, msg) != 0 || at != strtoul(pos, NULL, 10))
+            cr_expect(bad++ > 5, "'%.*s': Python %s at %s, tern %s at %zu", (int)len, body, msg,
+                      pos, got, at);
+        n++;
+    }
+    fclose(f);
+    cr_assert_eq(bad, 0, "%d of %d bodies differ from Python", bad, n);
+    cr_assert_gt(n, 500);
 }
 
 /* Python accepts NaN and Infinity; jansson cannot represent them, so tern refuses them
