@@ -11,70 +11,44 @@
 
 static const char *const hero_columns = "id, name, secret_name, age";
 
-/* ---- body validation (FastAPI's shapes; the declarative layer comes later) ------- */
+/* ---- models (FastAPI's SQL tutorial: HeroCreate, HeroUpdate, Hero) ------------- */
 
-static json_t *body_loc(const char *field)
-{
-    return field ? json_pack("[s,s]", "body", field) : json_pack("[s]", "body");
-}
+/* class HeroCreate: name: str; secret_name: str; age: int | None = None */
+static const tern_field hero_create_fields[] = {
+    TERN_FIELD_STR("name", TERN_MIN_LENGTH(1), TERN_MAX_LENGTH(255)),
+    TERN_FIELD_STR("secret_name", TERN_MAX_LENGTH(255)),
+    TERN_FIELD_INT("age", TERN_GE(0), TERN_NULLABLE, TERN_DEFAULT_JSON("null")),
+    {0},
+};
+static const tern_model hero_create = {"HeroCreate", hero_create_fields,
+                                       "A new hero: the id is given by the database.", false};
 
-/* Checks one field of a hero body; appends an error entry when it is wrong. */
-static void check_field(json_t *body, const char *name, bool required, bool is_int,
-                        json_t *errors)
-{
-    json_t *v = json_object_get(body, name);
-    if (!v || (json_is_null(v) && required)) {
-        if (required || v)
-            json_array_append_new(errors, tern_validation_entry("missing", body_loc(name),
-                                                                json_incref(body), NULL));
-        return;
-    }
-    if (json_is_null(v))
-        return; /* optional and null */
-    if (is_int) {
-        if (json_is_integer(v))
-            return;
-        const char *type = json_is_real(v) ? "int_from_float"
-                           : json_is_string(v) ? "int_parsing" : "int_type";
-        if (json_is_real(v) && json_real_value(v) == (double)(json_int_t)json_real_value(v))
-            return; /* 3.0 is a fine integer for pydantic */
-        json_array_append_new(errors,
-                              tern_validation_entry(type, body_loc(name), json_incref(v), NULL));
-    } else if (!json_is_string(v)) {
-        json_array_append_new(errors, tern_validation_entry("string_type", body_loc(name),
-                                                            json_incref(v), NULL));
-    }
-}
+/* class HeroUpdate: every field may be left out, and only the fields sent are changed
+ * (the tutorial's exclude_unset). Unlike the tutorial, name and secret_name cannot be
+ * set to null: the columns are NOT NULL, and a 422 beats a database error. */
+static const tern_field hero_update_fields[] = {
+    TERN_FIELD_STR("name", TERN_MIN_LENGTH(1), TERN_MAX_LENGTH(255), TERN_OPTIONAL),
+    TERN_FIELD_STR("secret_name", TERN_MAX_LENGTH(255), TERN_OPTIONAL),
+    TERN_FIELD_INT("age", TERN_GE(0), TERN_NULLABLE, TERN_OPTIONAL),
+    {0},
+};
+static const tern_model hero_update = {"HeroUpdate", hero_update_fields,
+                                       "Fields to change; the others stay as they are.", false};
 
-/* Parses and validates a hero body. On failure returns NULL and *error holds the 422
- * answer. partial: every field optional (PATCH). */
-static json_t *hero_body(tern_req *req, bool partial, json_t **error)
-{
-    size_t len;
-    const char *text = tern_body(req, &len);
-    json_error_t jerr;
-    json_t *body = json_loadb(text, len, 0, &jerr);
-    json_t *errors = json_array();
-    if (!body) {
-        json_t *loc = json_pack("[s,i]", "body", (json_int_t)jerr.position);
-        json_array_append_new(errors, tern_validation_entry("json_invalid", loc, json_object(),
-                                                            json_pack("{s:s}", "error", jerr.text)));
-    } else if (!json_is_object(body)) {
-        json_array_append_new(errors, tern_validation_entry("model_attributes_type", body_loc(NULL),
-                                                            json_incref(body), NULL));
-    } else {
-        check_field(body, "name", !partial, false, errors);
-        check_field(body, "secret_name", !partial, false, errors);
-        check_field(body, "age", false, true, errors);
-    }
-    if (json_array_size(errors)) {
-        json_decref(body);
-        *error = tern_validation_error(req, errors);
-        return NULL;
-    }
-    json_decref(errors);
-    return body;
-}
+/* class Hero: what the routes answer */
+static const tern_field hero_fields[] = {
+    TERN_FIELD_INT("id"),
+    TERN_FIELD_STR("name"),
+    TERN_FIELD_STR("secret_name"),
+    TERN_FIELD_INT("age", TERN_NULLABLE),
+    {0},
+};
+static const tern_model hero = {"Hero", hero_fields, "A hero as stored.", false};
+
+static const tern_response_decl hero_not_found[] = {
+    {.status = 404, .description = "Hero not found"},
+    {0},
+};
 
 /* ---- the cache ------------------------------------------------------------------- */
 
@@ -115,20 +89,17 @@ static tern_sql_arg age_arg(json_t *body)
     json_t *age = json_object_get(body, "age");
     if (!age || json_is_null(age))
         return TERN_SQLNULL;
-    return TERN_I64(json_is_integer(age) ? json_integer_value(age) : (int64_t)json_real_value(age));
+    return TERN_I64(json_integer_value(age));
 }
 
 static json_t *create_hero(tern_req *req)
 {
-    json_t *error = NULL, *body = hero_body(req, false, &error);
-    if (!body)
-        return error;
+    json_t *body = tern_body_json(req); /* validated before we run */
     tern_sql_result res;
     int rc = tern_sql_run(&res, "INSERT INTO hero (name, secret_name, age) VALUES (?, ?, ?)",
                           TERN_SQL_ARGS(TERN_TEXT(json_string_value(json_object_get(body, "name"))),
                                         TERN_TEXT(json_string_value(json_object_get(body, "secret_name"))),
                                         age_arg(body)));
-    json_decref(body);
     if (rc < 0)
         return tern_error_from_code(req, rc);
     json_t *hero;
@@ -167,17 +138,12 @@ static json_t *get_hero(tern_req *req)
 static json_t *update_hero(tern_req *req)
 {
     int64_t id = tern_path_int(req, "hero_id");
-    json_t *error = NULL, *body = hero_body(req, true, &error);
-    if (!body)
-        return error;
+    json_t *body = tern_body_json(req); /* holds only the fields the client sent */
     json_t *hero;
     int rc = read_hero(id, &hero);
-    if (rc <= 0) {
-        json_decref(body);
+    if (rc <= 0)
         return rc < 0 ? tern_error_from_code(req, rc) : tern_error(req, 404, "Hero not found");
-    }
-    json_object_update_existing(hero, body); /* only the fields the client sent */
-    json_decref(body);
+    json_object_update_existing(hero, body);
     rc = tern_sql_run(NULL, "UPDATE hero SET name = ?, secret_name = ?, age = ? WHERE id = ?",
                       TERN_SQL_ARGS(TERN_TEXT(json_string_value(json_object_get(hero, "name"))),
                                     TERN_TEXT(json_string_value(json_object_get(hero, "secret_name"))),
@@ -232,11 +198,15 @@ static const tern_param hero_id_params[] = {
 void routes_heroes(tern_app *app)
 {
     tern_on_worker_start(app, create_table);
-    tern_post(app, "/heroes", create_hero, .summary = "Create a hero", .status_code = 200);
-    tern_get(app, "/heroes", list_heroes, .params = list_params, .summary = "List heroes");
-    tern_get(app, "/heroes/{hero_id}", get_hero, .params = hero_id_params, .summary = "Read a hero");
+    tern_post(app, "/heroes", create_hero, .summary = "Create a hero", .body = &hero_create,
+              .response_model = &hero);
+    tern_get(app, "/heroes", list_heroes, .params = list_params, .summary = "List heroes",
+             .response_model = &hero, .response_is_list = true);
+    tern_get(app, "/heroes/{hero_id}", get_hero, .params = hero_id_params, .summary = "Read a hero",
+             .response_model = &hero, .responses = hero_not_found);
     tern_patch(app, "/heroes/{hero_id}", update_hero, .params = hero_id_params,
-               .summary = "Update a hero");
+               .summary = "Update a hero", .body = &hero_update, .response_model = &hero,
+               .responses = hero_not_found);
     tern_delete(app, "/heroes/{hero_id}", delete_hero, .params = hero_id_params,
-                .summary = "Delete a hero");
+                .summary = "Delete a hero", .responses = hero_not_found);
 }

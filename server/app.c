@@ -109,6 +109,11 @@ static void route_fail(tern_app *app, tern_method m, const char *path, const cha
     app->route_error = strdup(buf);
 }
 
+void tern_on_validation_error(tern_app *app, tern_validation_handler fn)
+{
+    app->on_validation_error = fn;
+}
+
 void tern_on_worker_stop(tern_app *app, void (*fn)(void))
 {
     size_t max = sizeof app->worker_stop_hooks / sizeof app->worker_stop_hooks[0];
@@ -184,6 +189,7 @@ out:
 
 static void route_free(tern_route_rec *r)
 {
+    tern_body_schema_free(r->body);
     tern_param_set_free(&r->params);
     for (size_t i = 0; i < r->nowned; i++)
         free(r->owned_names[i]);
@@ -233,6 +239,8 @@ int tern_route(tern_app *app, tern_method m, const char *path, tern_handler fn,
     rc = build_params(r, r->opts.params, why, sizeof why);
     if (rc < 0)
         route_fail(app, m, path, why);
+    else if (r->opts.body && (rc = tern_body_schema_new(r->opts.body, &r->body)) < 0)
+        route_fail(app, m, path, tern_errmsg());
     return rc;
 }
 

@@ -5,6 +5,7 @@
 #include <h2o.h>
 
 #include "tern/app.h"
+#include "body_check.h"
 #include "param_check.h"
 #include "router.h"
 
@@ -16,6 +17,7 @@ typedef struct tern_route_rec {
     tern_route_opts opts;      /**< copy (strings still the caller's: static declarations) */
     tern_param_set params;     /**< declared + inline-typed path parameters, compiled */
     int status_code;           /**< success status (200 unless declared) */
+    tern_body_schema *body;    /**< compiled opts.body (NULL: no declared body) */
     char *owned_names[TERN_ROUTER_MAX_CAPTURES]; /**< names of undeclared path parameters */
     size_t nowned;
     size_t index;              /**< position in app->routes (its metrics row) */
@@ -39,6 +41,7 @@ struct tern_app {
     size_t nworker_start_hooks;
     void (*worker_stop_hooks[8])(void); /**< tern_on_worker_stop, run in reverse order */
     size_t nworker_stop_hooks;
+    tern_validation_handler on_validation_error; /**< custom 422 answer (NULL: FastAPI's) */
     volatile int start_failed;  /**< a worker could not open its pools: exit 2 */
 };
 

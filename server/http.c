@@ -135,6 +135,8 @@ static void req_put(tern_req *req)
         w->live = req->live_next;
     if (req->live_next)
         req->live_next->live_prev = req->live_prev;
+    json_decref(req->body_json);
+    json_decref(req->lists);
     tern_arena_reset(&req->arena);
     req->pool_next = w->free_reqs;
     w->free_reqs = req;
@@ -162,6 +164,43 @@ static void apply_headers(tern_req *req, h2o_req_t *hreq)
         h2o_add_header_by_str(&hreq->pool, &hreq->res.headers, n.base, n.len, 1, NULL, v.base,
                               v.len);
     }
+}
+
+/* Parameters or body failed: 422 with every entry (or the app's own answer), 413 for a
+ * body beyond the JSON limits, 503 when memory ran out. Releases req and errors. */
+static int answer_invalid(tern_req *req, json_t *errors, tern_body_status bst, const early *e)
+{
+    tern_worker *w = req->worker;
+    h2o_req_t *hreq = req->h2o;
+    const tern_config *cfg = &w->app->cfg;
+    int status = 422;
+    json_t *body;
+    char detail[96];
+    if (bst == TERN_BODY_NOMEM) {
+        status = 503;
+        body = tern__detail("Server out of memory");
+    } else if (bst == TERN_BODY_TOO_DEEP || bst == TERN_BODY_TOO_MANY) {
+        tern_body_limits lim = {(size_t)cfg->json_depth, (size_t)cfg->json_items};
+        status = 413;
+        body = tern__detail(tern_body_limit_detail(bst, &lim, detail, sizeof detail));
+    } else if (w->app->on_validation_error) {
+        body = w->app->on_validation_error(req, errors);
+        status = req->status ? req->status : 422;
+        apply_headers(req, hreq);
+        if (body == TERN_RAW) { /* no raw answers here: the handler had no coroutine */
+            status = 500;
+            body = tern__detail("Internal Server Error");
+        }
+    } else {
+        body = tern_verr_body(json_incref(errors));
+    }
+    json_decref(errors);
+    req_put(req);
+    if (!body) {
+        status = 500;
+        body = tern__detail("Internal Server Error");
+    }
+    return answer_now(e, status, body);
 }
 
 static void log_req(tern_req *req, int status, size_t bytes)
@@ -310,14 +349,9 @@ int tern__on_req(h2o_handler_t *self, h2o_req_t *hreq)
 
     json_t *errors = json_array();
     size_t nerr = tern__req_check_params(req, errors);
-    if (nerr) {
-        req_put(req);
-        if (nerr == (size_t)-1) {
-            json_decref(errors);
-            return answer_detail(&e, 503, "Server out of memory");
-        }
-        return answer_now(&e, 422, tern_verr_body(errors));
-    }
+    tern_body_status bst = nerr == (size_t)-1 ? TERN_BODY_NOMEM : tern__req_check_body(req, errors);
+    if (nerr || bst != TERN_BODY_OK)
+        return answer_invalid(req, errors, bst, &e);
     json_decref(errors);
 
     uint64_t deadline = uv_now(&w->loop) + app->cfg.request_timeout_ms;

@@ -23,6 +23,8 @@ typedef struct tern_param_value {
     int64_t i;         /**< TERN_T_INT value */
     double f;          /**< TERN_T_FLOAT value */
     bool b;            /**< TERN_T_BOOL value */
+    json_t *list;      /**< many: the typed items (a new reference the caller releases);
+                            NULL when absent or invalid */
 } tern_param_value;
 
 /** Where the raw text of parameters comes from. get returns the text (percent-decoded
@@ -33,6 +35,10 @@ typedef struct tern_param_value {
 typedef struct tern_param_source {
     const char *(*get)(void *ctx, tern_param_in in, const char *name, size_t *len);
     void *ctx;
+    /** The index-th repeat of name, in order (NULL past the last), for list parameters;
+     *  NULL: a list holds only the value get returns. Last, so {get, ctx} stays valid. */
+    const char *(*get_nth)(void *ctx, tern_param_in in, const char *name, size_t index,
+                           size_t *len);
 } tern_param_source;
 
 /** Declarations checked and compiled once, at route registration. */

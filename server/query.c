@@ -93,6 +93,19 @@ static bool pair_named(const tern_qpair *p, const char *name, size_t name_len)
     return p->name_len == name_len && memcmp(p->name, name, name_len) == 0;
 }
 
+const char *tern_query_nth(const tern_query *q, const char *name, size_t index, size_t *len)
+{
+    size_t nl = strlen(name);
+    for (size_t i = 0; i < q->n; i++) {
+        if (pair_named(&q->pairs[i], name, nl) && index-- == 0) {
+            if (len)
+                *len = q->pairs[i].value_len;
+            return q->pairs[i].value;
+        }
+    }
+    return NULL;
+}
+
 const char *tern_query_get(const tern_query *q, const char *name, size_t *len)
 {
     size_t nl = strlen(name);

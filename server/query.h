@@ -35,6 +35,9 @@ int tern_query_parse(tern_arena *a, const char *qs, size_t len, size_t max_pairs
 /** The value of the last pair named name (FastAPI takes the last), or NULL. */
 const char *tern_query_get(const tern_query *q, const char *name, size_t *len);
 
+/** The value of the index-th pair named name (0: the first), or NULL. */
+const char *tern_query_nth(const tern_query *q, const char *name, size_t index, size_t *len);
+
 /** How many pairs are named name. */
 size_t tern_query_count(const tern_query *q, const char *name);
 

@@ -131,6 +131,29 @@ const char *tern_body(tern_req *req, size_t *len)
     return req->body ? req->body : "";
 }
 
+json_t *tern_body_json(tern_req *req)
+{
+    return req->body_json;
+}
+
+tern_body_status tern__req_check_body(tern_req *req, json_t *errors)
+{
+    const tern_route_rec *r = req->route;
+    if (!r->body || !req->h2o)
+        return TERN_BODY_OK;
+    const tern_config *cfg = &req->worker->app->cfg;
+    tern_body_limits lim = {(size_t)cfg->json_depth, (size_t)cfg->json_items};
+    /* h2o keeps the entity for the request's life: no copy needed to validate it */
+    const h2o_iovec_t *e = &req->h2o->entity;
+    tern_body_status st = tern_body_check(r->body, r->opts.body_optional,
+                                          tern_header(req, "content-type"), e->base ? e->base : "",
+                                          e->base ? e->len : 0, &lim, errors, &req->body_json);
+    if (st == TERN_BODY_JSON_INVALID)
+        while (json_array_size(errors) > 1)
+            json_array_remove(errors, 0);
+    return st;
+}
+
 void *tern_alloc(tern_req *req, size_t n)
 {
     return tern_arena_alloc(&req->arena, n);
@@ -218,6 +241,15 @@ static const char *param_text(void *ctx, tern_param_in in, const char *name, siz
     return NULL;
 }
 
+static const char *param_nth(void *ctx, tern_param_in in, const char *name, size_t index,
+                             size_t *len)
+{
+    tern_req *req = ctx;
+    if (in != TERN_IN_QUERY || !parse_query(req))
+        return NULL;
+    return tern_query_nth(&req->qparsed, name, index, len);
+}
+
 size_t tern__req_check_params(tern_req *req, json_t *errors)
 {
     const tern_param_set *set = &req->route->params;
@@ -226,6 +258,21 @@ size_t tern__req_check_params(tern_req *req, json_t *errors)
     req->values = tern_arena_alloc(&req->arena, set->n * sizeof(*req->values));
     if (!req->values)
         return (size_t)-1;
-    tern_param_source src = {param_text, req};
-    return tern_params_check(set, &src, &req->arena, req->values, errors);
+    tern_param_source src = {param_text, req, param_nth};
+    size_t nerr = tern_params_check(set, &src, &req->arena, req->values, errors);
+    /* lists move into one object the request releases; values keep borrowed pointers */
+    for (size_t i = 0; i < set->n; i++) {
+        json_t *list = req->values[i].list;
+        if (!list)
+            continue;
+        if (!req->lists)
+            req->lists = json_object();
+        json_object_set_new(req->lists, set->decls[i].name, list);
+    }
+    return nerr;
+}
+
+json_t *tern_param_list(tern_req *req, const char *name)
+{
+    return name ? json_object_get(req->lists, name) : NULL;
 }

@@ -54,6 +54,8 @@ struct tern_req {
     const char *body;         /**< arena copy, made on first tern_body() */
     size_t body_len;
     bool body_copied;
+    json_t *body_json;        /**< the validated body (tern_body_json); released in req_put */
+    json_t *lists;            /**< {name: array} of repeated query parameters; released in req_put */
     /* response */
     int status;
     tern_header_rec *headers;
@@ -75,6 +77,10 @@ int tern__on_req(h2o_handler_t *self, h2o_req_t *req);
 /** Validates the route's declared parameters into req->values; appends FastAPI error
  *  entries to errors. Returns the number of errors ((size_t)-1: out of memory). */
 size_t tern__req_check_params(tern_req *req, json_t *errors);
+
+/** Validates the route's declared body into req->body_json; appends FastAPI error
+ *  entries to errors (for json_invalid, only that one: FastAPI reports it alone). */
+tern_body_status tern__req_check_body(tern_req *req, json_t *errors);
 
 /** Frees the worker's pooled request objects (at worker shutdown). */
 void tern__req_pool_free(tern_worker *w);

@@ -27,6 +27,16 @@ void tern_on_worker_start(tern_app *app, void (*fn)(void));
  *  left, pools closed; not on a coroutine): free what a start hook made per worker. */
 void tern_on_worker_stop(tern_app *app, void (*fn)(void));
 
+/** Answers validation failures (parameters and body) the app's own way, like FastAPI's
+ *  exception_handler(RequestValidationError): fn gets the request and the error entries
+ *  (borrowed) and returns the response body (sent with 422 unless fn calls
+ *  tern_set_status; tern_set_header works too). It runs before any coroutine exists, on
+ *  the loop: it must not wait. */
+typedef json_t *(*tern_validation_handler)(tern_req *req, json_t *errors);
+
+/** Installs fn as the app's validation-error handler (NULL: FastAPI's {"detail": errors}). */
+void tern_on_validation_error(tern_app *app, tern_validation_handler fn);
+
 /** Readiness of the running worker's pools: true when every configured pool (redis.url,
  *  mysql.url) can serve; false with a detail naming what is down. For /readyz. */
 bool tern_ready(char *detail, size_t n);

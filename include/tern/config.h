@@ -26,6 +26,8 @@ typedef struct tern_config {
     char *tls_key;               /**< tls.key: PEM private key */
     size_t body_limit;           /**< limits.body_bytes: largest request body (413 beyond) */
     size_t header_limit;         /**< limits.header_bytes: largest request header block (431 beyond) */
+    int json_depth;              /**< limits.json_depth: deepest nesting in a JSON body (413 beyond) */
+    int json_items;              /**< limits.json_items: most values plus keys in a JSON body (413 beyond) */
     int max_connections;         /**< limits.connections: open connections per worker */
     uint64_t header_timeout_ms;  /**< limits.header_timeout_ms: time to receive a request's headers / idle keep-alive */
     uint64_t request_timeout_ms; /**< request_timeout_ms: per-request deadline (504 beyond) */

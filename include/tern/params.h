@@ -61,6 +61,7 @@ typedef struct tern_param {
 #define TERN_DEFAULT(text) .default_value = (text)
 #define TERN_REQUIRED .required = true
 #define TERN_DESCRIPTION(text) .description = (text)
+#define TERN_MANY .many = true
 #define TERN_ENUM_VALUES(...) .enum_values = (const char *const[]){__VA_ARGS__, NULL}
 
 #define TERN__PARAM(nm, where, ty, ...) {.name = (nm), .in = (where), .type = (ty), __VA_ARGS__}
@@ -76,6 +77,14 @@ typedef struct tern_param {
 #define TERN_QUERY_STR(n, ...) TERN__PARAM(n, TERN_IN_QUERY, TERN_T_STR, __VA_ARGS__)
 #define TERN_QUERY_BOOL(n, ...) TERN__PARAM(n, TERN_IN_QUERY, TERN_T_BOOL, __VA_ARGS__)
 #define TERN_QUERY_ENUM(n, ...) TERN__PARAM(n, TERN_IN_QUERY, TERN_T_ENUM, __VA_ARGS__)
+/** A query parameter read as a list: every repeat (?tag=a&tag=b) is an item, checked on
+ *  its own (errors at ["query", name, index]); min/max_length bound the number of items.
+ *  Read with tern_param_list(). */
+#define TERN_QUERY_INT_LIST(n, ...) TERN_QUERY_INT(n, .many = true, __VA_ARGS__)
+#define TERN_QUERY_FLOAT_LIST(n, ...) TERN_QUERY_FLOAT(n, .many = true, __VA_ARGS__)
+#define TERN_QUERY_STR_LIST(n, ...) TERN_QUERY_STR(n, .many = true, __VA_ARGS__)
+#define TERN_QUERY_BOOL_LIST(n, ...) TERN_QUERY_BOOL(n, .many = true, __VA_ARGS__)
+#define TERN_QUERY_ENUM_LIST(n, ...) TERN_QUERY_ENUM(n, .many = true, __VA_ARGS__)
 /** A header parameter (name like "x_token" matches header X-Token). */
 #define TERN_HEADER_STR(n, ...) TERN__PARAM(n, TERN_IN_HEADER, TERN_T_STR, __VA_ARGS__)
 #define TERN_HEADER_INT(n, ...) TERN__PARAM(n, TERN_IN_HEADER, TERN_T_INT, __VA_ARGS__)

@@ -41,6 +41,10 @@ double tern_param_float(tern_req *req, const char *name);
 bool tern_param_bool(tern_req *req, const char *name);
 /** A declared string/enum parameter's value; NULL when absent with no default. */
 const char *tern_param_str(tern_req *req, const char *name);
+/** A declared list parameter's items (TERN_QUERY_*_LIST: every repeat of ?tag=a&tag=b),
+ *  typed (ints, floats, booleans or strings); borrowed: owned by the request. NULL when
+ *  none was given. */
+json_t *tern_param_list(tern_req *req, const char *name);
 /** True when the declared parameter was given or has a default. */
 bool tern_param_present(tern_req *req, const char *name);
 
@@ -59,6 +63,11 @@ const char *tern_query_str(tern_req *req, const char *name);
 const char *tern_header(tern_req *req, const char *name);
 /** The request body (NUL-terminated; *len gets its size). "" when none. */
 const char *tern_body(tern_req *req, size_t *len);
+
+/** The declared JSON body (route option .body), validated, coerced and with defaults
+ *  filled in; borrowed: owned by the request. NULL when the route declares no body, or
+ *  declares it optional and none came. */
+json_t *tern_body_json(tern_req *req);
 
 /** Memory from the request's arena, 16-byte aligned, freed when the request ends. */
 void *tern_alloc(tern_req *req, size_t n);

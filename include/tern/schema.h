@@ -27,9 +27,9 @@
 /** The JSON type a body field must have. */
 typedef enum {
     TERN_F_STR = 1,   /**< JSON string (pydantic str: no coercion from numbers) */
-    TERN_F_INT,       /**< integer; a float with no fraction is accepted, like pydantic */
-    TERN_F_FLOAT,     /**< any JSON number */
-    TERN_F_BOOL,      /**< true/false */
+    TERN_F_INT,       /**< integer; lax like pydantic: 5.0, "5" and true are accepted */
+    TERN_F_FLOAT,     /**< any JSON number; numeric strings and true/false too */
+    TERN_F_BOOL,      /**< true/false; also 0/1 and "yes"/"no"/"on"/"off"/"1"/"0"... */
     TERN_F_ENUM,      /**< a string among enum_values */
     TERN_F_OBJECT,    /**< a nested model */
     TERN_F_ARRAY,     /**< a list of items */

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <tern/tern.h>
 
+#include "test_app_body.h"
+
 /* Counters touched only by cleanups; atomics because workers are threads. */
 static atomic_long cleanups, started;
 
@@ -86,5 +88,6 @@ int main(int argc, char **argv)
     tern_get(app, "/orphan", orphan_route);
     tern_get(app, "/wait", gather_route);
     tern_get(app, "/reqid", reqid_route);
+    test_app_body_routes(app);
     return tern_run(app);
 }

@@ -39,6 +39,8 @@ static const struct {
     {"tls.key", "TERN_TLS_KEY"},
     {"limits.body_bytes", "TERN_LIMITS_BODY_BYTES"},
     {"limits.header_bytes", "TERN_LIMITS_HEADER_BYTES"},
+    {"limits.json_depth", "TERN_LIMITS_JSON_DEPTH"},
+    {"limits.json_items", "TERN_LIMITS_JSON_ITEMS"},
     {"limits.connections", "TERN_LIMITS_CONNECTIONS"},
     {"limits.header_timeout_ms", "TERN_LIMITS_HEADER_TIMEOUT_MS"},
     {"request_timeout_ms", "TERN_REQUEST_TIMEOUT_MS"},

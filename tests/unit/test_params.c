@@ -64,7 +64,7 @@ static void setup(void)
     tern_arena_init(&arena, NULL, 0);
     /* Stale values from an earlier request: the check must overwrite every field. */
     for (size_t i = 0; i < N(vals); i++)
-        vals[i] = (tern_param_value){true, "stale", 5, 99, 99.0, true};
+        vals[i] = (tern_param_value){true, "stale", 5, 99, 99.0, true, NULL};
 }
 
 static void teardown(void)
@@ -85,7 +85,7 @@ static const char *run(const tern_param *decls, size_t n, const kv *table, size_
     memset(&last, 0, sizeof last);
     last.kv = table;
     last.n = ntable;
-    tern_param_source src = {fake_get, &last};
+    tern_param_source src = {fake_get, &last, NULL};
     json_t *errors = json_array();
     size_t nerr = tern_params_check(&set, &src, &arena, vals, errors);
     cr_assert_eq(nerr, json_array_size(errors), "returned %zu, listed %zu", nerr,
@@ -671,7 +671,7 @@ Test(params, errors_may_be_null)
     cr_assert_eq(tern_param_set_init(&set, decls, 2), 0);
     kv table[] = {{TERN_IN_QUERY, "a", "x", 0}};
     fake f = {.kv = table, .n = 1};
-    tern_param_source src = {fake_get, &f};
+    tern_param_source src = {fake_get, &f, NULL};
     cr_assert_eq(tern_params_check(&set, &src, &arena, vals, NULL), 2);
     tern_param_set_free(&set);
 }

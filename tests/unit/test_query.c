@@ -4,11 +4,13 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
+#include <stdlib.h>
 
 #include "arena.h"
 #include "param_check.h"
 #include "query.h"
 #include "validation_error.h"
+#include "tern/error.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -218,7 +220,7 @@ static const char *request(const tern_param *decls, size_t n, const char *qs)
     tern_param_set set;
     cr_assert_eq(tern_param_set_init(&set, decls, n), 0);
     tern_query q = parse(qs, 100);
-    tern_param_source src = {query_get, &q};
+    tern_param_source src = {query_get, &q, NULL};
     json_t *errors = json_array();
     size_t nerr = tern_params_check(&set, &src, &arena, vals, errors);
     json_t *b = tern_verr_body(errors);
@@ -332,4 +334,92 @@ Test(request, several_errors)
         "\"^(asc|desc)$\"}},"
         "{\"type\":\"missing\",\"loc\":[\"query\",\"token\"],\"msg\":\"Field required\","
         "\"input\":null}]}");
+}
+
+/* ---- list parameters (List[X] = Query()): every repeat is an item ----------------------- */
+
+static const char *query_nth(void *ctx, tern_param_in in, const char *name, size_t i, size_t *len)
+{
+    return in == TERN_IN_QUERY ? tern_query_nth(ctx, name, i, len) : NULL;
+}
+
+static char list_out[1024];
+
+/* GET ?qs against one list declaration: the 422 body, or the typed list ("absent"). */
+static const char *request_list(const tern_param *decl, const char *qs)
+{
+    tern_param_set set;
+    cr_assert_eq(tern_param_set_init(&set, decl, 1), 0, "%s", tern_errmsg());
+    tern_query q = parse(qs, 100);
+    tern_param_source src = {query_get, &q, query_nth};
+    json_t *errors = json_array();
+    size_t nerr = tern_params_check(&set, &src, &arena, vals, errors);
+    json_t *b = tern_verr_body(errors);
+    char *s = nerr ? json_dumps(b, JSON_COMPACT)
+                   : vals[0].list ? json_dumps(vals[0].list, JSON_COMPACT) : strdup("absent");
+    cr_assert(!nerr || !vals[0].list, "no list when it failed");
+    snprintf(list_out, sizeof list_out, "%s", s);
+    free(s);
+    json_decref(vals[0].list);
+    json_decref(b);
+    tern_param_set_free(&set);
+    return list_out;
+}
+
+Test(request, list_items_are_typed_in_order)
+{
+    tern_param d = TERN_QUERY_INT_LIST("tag");
+    cr_assert_str_eq(request_list(&d, "tag=3&x=1&tag=%2B1&tag=2"), "[3,1,2]");
+    cr_assert_str_eq(request_list(&d, ""), "absent");
+    tern_param b = TERN_QUERY_BOOL_LIST("on");
+    cr_assert_str_eq(request_list(&b, "on=yes&on=0"), "[true,false]");
+    tern_param s = TERN_QUERY_STR_LIST("q", TERN_MAX_LENGTH(5));
+    cr_assert_str_eq(request_list(&s, "q=a+b&q=c"), "[\"a b\",\"c\"]");
+}
+
+Test(request, list_item_errors_carry_their_index)
+{
+    tern_param d = TERN_QUERY_INT_LIST("tag", TERN_LE(10));
+    cr_assert_str_eq(request_list(&d, "tag=1&tag=x&tag=11"),
+                     "{\"detail\":[{\"type\":\"int_parsing\",\"loc\":[\"query\",\"tag\",1],\"msg\":"
+                     "\"Input should be a valid integer, unable to parse string as an integer\","
+                     "\"input\":\"x\"},{\"type\":\"less_than_equal\",\"loc\":[\"query\",\"tag\",2],"
+                     "\"msg\":\"Input should be less than or equal to 10\",\"input\":\"11\","
+                     "\"ctx\":{\"le\":10}}]}");
+}
+
+Test(request, list_lengths_bound_the_items)
+{
+    tern_param d = TERN_QUERY_STR_LIST("q", TERN_MIN_LENGTH(2), TERN_MAX_LENGTH(3));
+    cr_assert_str_eq(request_list(&d, "q=a&q=bb&q=c&q=d"),
+                     "{\"detail\":[{\"type\":\"too_long\",\"loc\":[\"query\",\"q\"],\"msg\":\"List "
+                     "should have at most 3 items after validation, not 4\",\"input\":[\"a\",\"bb\","
+                     "\"c\",\"d\"],\"ctx\":{\"field_type\":\"List\",\"max_length\":3,"
+                     "\"actual_length\":4}}]}");
+    cr_assert_str_eq(request_list(&d, "q=a"),
+                     "{\"detail\":[{\"type\":\"too_short\",\"loc\":[\"query\",\"q\"],\"msg\":\"List "
+                     "should have at least 2 items after validation, not 1\",\"input\":[\"a\"],"
+                     "\"ctx\":{\"field_type\":\"List\",\"min_length\":2,\"actual_length\":1}}]}");
+    cr_assert_str_eq(request_list(&d, "q=abcdef&q=b"), "[\"abcdef\",\"b\"]",
+                     "lengths count items, not characters");
+}
+
+Test(request, required_list)
+{
+    tern_param d = TERN_QUERY_INT_LIST("id", TERN_REQUIRED);
+    cr_assert_str_eq(request_list(&d, "x=1"),
+                     "{\"detail\":[{\"type\":\"missing\",\"loc\":[\"query\",\"id\"],\"msg\":\"Field "
+                     "required\",\"input\":null}]}");
+}
+
+Test(request, bad_list_declarations)
+{
+    tern_param_set set;
+    tern_param path = {.name = "id", .in = TERN_IN_PATH, .type = TERN_T_INT, .required = true,
+                       .many = true};
+    cr_assert_eq(tern_param_set_init(&set, &path, 1), -EINVAL);
+    cr_assert(strstr(tern_errmsg(), "only query parameters can be lists") != NULL);
+    tern_param def = TERN_QUERY_INT_LIST("id", TERN_DEFAULT("1"));
+    cr_assert_eq(tern_param_set_init(&set, &def, 1), -EINVAL);
+    cr_assert(strstr(tern_errmsg(), "cannot have a default") != NULL);
 }
