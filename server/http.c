@@ -6,9 +6,12 @@
 #include <string.h>
 
 #include "tern/error.h"
+#include "background.h"
 #include "log.h"
+#include "middleware.h"
 #include "request.h"
 #include "response.h"
+#include "stream.h"
 #include "validation_error.h"
 #include "worker.h"
 
@@ -56,9 +59,14 @@ static void log_access(tern_worker *w, h2o_req_t *hreq, size_t path_len, int sta
                     status, bytes, (uv_hrtime() - start_ns) / 1000);
 }
 
+static int answer_hooked(tern_worker *w, h2o_req_t *hreq, size_t path_len, int status,
+                         json_t *body, uint64_t start_ns);
+
 static int answer_now(tern_worker *w, h2o_req_t *hreq, size_t path_len, int status, json_t *body,
                       uint64_t start_ns)
 {
+    if (tern__mw_wants_answers(w->app))
+        return answer_hooked(w, hreq, path_len, status, body, start_ns);
     guard_new(w, hreq, NULL);
     size_t n = tern__send_json(hreq, status, body);
     json_decref(body);
@@ -133,6 +141,56 @@ static void req_put(tern_req *req)
     tern_worker_check_drained(w);
 }
 
+/* An immediate answer while status handlers or after functions exist: they see a request
+ * object as for a handler's answer (method, path, headers; no route, no parameters). */
+static int answer_hooked(tern_worker *w, h2o_req_t *hreq, size_t path_len, int status,
+                         json_t *body, uint64_t start_ns)
+{
+    guard_new(w, hreq, NULL);
+    tern_req *req = req_get(w);
+    if (req) {
+        int m = tern_method_parse(hreq->method.base, hreq->method.len);
+        req->h2o = hreq;
+        req->method = m < 0 ? TERN_METHOD_COUNT : (tern_method)m;
+        req->start_ns = start_ns;
+        req->path = tern_arena_strndup(&req->arena, hreq->path.base, path_len);
+        req->path_len = path_len;
+        req->query = "";
+        if (req->path) {
+            json_t *hooked = tern__mw_finish(req, status, body);
+            if (hooked) {
+                json_decref(body);
+                body = hooked;
+            }
+            tern__req_apply_headers(req, hreq);
+        }
+        req->h2o = NULL;
+    }
+    size_t n = tern__send_json(hreq, status, body);
+    json_decref(body);
+    if (req)
+        req_put(req);
+    w->served++;
+    log_access(w, hreq, path_len, status, n, start_ns);
+    return 0;
+}
+
+/* A CORS preflight is answered before routing, as Starlette's middleware does. */
+static int answer_preflight(tern_worker *w, h2o_req_t *hreq, size_t path_len, uint64_t start_ns)
+{
+    const char *detail = NULL;
+    int status = tern__cors_preflight(&w->app->mw->cors, hreq, &detail);
+    if (status == 0)
+        return -1;
+    if (status != 200)
+        return answer_detail(w, hreq, path_len, status, detail, start_ns);
+    guard_new(w, hreq, NULL);
+    tern__send(hreq, 200, H2O_STRLIT("text/plain; charset=utf-8"), "OK", 2);
+    w->served++;
+    log_access(w, hreq, path_len, 200, 2, start_ns);
+    return 0;
+}
+
 void tern__req_pool_free(tern_worker *w)
 {
     while (w->free_reqs) {
@@ -144,7 +202,7 @@ void tern__req_pool_free(tern_worker *w)
 
 /* ---- the response --------------------------------------------------------------- */
 
-static void apply_headers(tern_req *req, h2o_req_t *hreq)
+void tern__req_apply_headers(tern_req *req, h2o_req_t *hreq)
 {
     for (tern_header_rec *h = req->headers; h; h = h->next) {
         /* h2o keeps pointers: copy into its pool, which outlives our arena */
@@ -167,6 +225,13 @@ static void log_req(tern_req *req, int status, size_t bytes)
 
 static void respond(tern_req *req, json_t *res)
 {
+    if (tern__stream_started(req)) {
+        size_t bytes;
+        int st = tern__stream_finish(req, !res || req->scope.timed_out || req->shutting_down, &bytes);
+        req->worker->served++;
+        log_req(req, st, bytes);
+        return;
+    }
     h2o_req_t *hreq = req->h2o;
     if (!hreq) {
         log_req(req, 499, 0); /* client gone: the answer has nowhere to go */
@@ -175,32 +240,41 @@ static void respond(tern_req *req, json_t *res)
     req->h2o = NULL;
     req->guard->req = NULL; /* disarm before h2o_send, which may free the pool at once */
     int status = req->status ? req->status : req->route->status_code;
-    size_t n;
+    json_t *owned = NULL; /* an error body made here, or a status handler's */
     if (req->peer_closed) {
         status = 499; /* nginx's "client closed request": nobody reads this answer */
-        n = tern__send_detail(hreq, status, "Client Closed Request");
+        res = owned = tern__detail("Client Closed Request");
     } else if (req->shutting_down) {
         status = 503;
-        n = tern__send_detail(hreq, status, "Server shutting down");
+        res = owned = tern__detail("Server shutting down");
     } else if (req->scope.timed_out) {
         status = 504;
-        n = tern__send_detail(hreq, status, "Request timed out");
+        res = owned = tern__detail("Request timed out");
     } else if (!res) {
         status = 500;
         tern_log_error("%s %s: handler returned NULL (%s)", tern_method_name(req->method),
                        req->route->pattern, tern_errmsg());
-        n = tern__send_detail(hreq, status, "Internal Server Error");
-    } else {
-        apply_headers(req, hreq);
-        if (res == TERN_RAW) {
-            char *body = h2o_mem_alloc_pool(&hreq->pool, req->raw_len ? req->raw_len : 1);
-            memcpy(body, req->raw_body, req->raw_len);
-            tern__send(hreq, status, req->raw_ctype, strlen(req->raw_ctype), body, req->raw_len);
-            n = req->raw_len;
-        } else {
-            n = tern__send_json(hreq, status, res);
-        }
+        res = owned = tern__detail("Internal Server Error");
     }
+    if (owned)
+        req->headers = NULL; /* the handler's headers belonged to the answer it did not give */
+    json_t *hooked = req->worker->app->mw ? tern__mw_finish(req, status, res == TERN_RAW ? NULL : res)
+                                          : NULL;
+    if (hooked) {
+        json_decref(owned);
+        res = owned = hooked;
+    }
+    tern__req_apply_headers(req, hreq);
+    size_t n;
+    if (res == TERN_RAW) {
+        char *body = h2o_mem_alloc_pool(&hreq->pool, req->raw_len ? req->raw_len : 1);
+        memcpy(body, req->raw_body, req->raw_len);
+        tern__send(hreq, status, req->raw_ctype, strlen(req->raw_ctype), body, req->raw_len);
+        n = req->raw_len;
+    } else {
+        n = tern__send_json(hreq, status, res);
+    }
+    json_decref(owned);
     req->worker->served++;
     log_req(req, status, n);
 }
@@ -208,7 +282,8 @@ static void respond(tern_req *req, json_t *res)
 static void *run_handler(void *arg)
 {
     tern_req *req = arg;
-    return req->route->fn(req);
+    json_t *early = req->worker->app->mw ? tern__mw_before(req) : NULL;
+    return early ? early : req->route->fn(req);
 }
 
 static void on_handler_done(tern_task *t)
@@ -218,6 +293,7 @@ static void on_handler_done(tern_task *t)
     respond(req, res);
     if (res && res != TERN_RAW)
         json_decref(res);
+    tern__background_start(req);
     /* the request is answered: tasks it spawned and left running are cancelled, and
      * the scope ends (cleanups run) when the last of them returns */
     tern_scope_cancel_tasks(&req->scope);
@@ -261,6 +337,9 @@ int tern__on_req(h2o_handler_t *self, h2o_req_t *hreq)
 
     if (header_bytes(hreq) > app->cfg.header_limit)
         return answer_detail(w, hreq, path_len, 431, "Request Header Fields Too Large", start_ns);
+
+    if (app->mw && app->mw->cors.enabled && answer_preflight(w, hreq, path_len, start_ns) == 0)
+        return 0;
 
     int method = tern_method_parse(hreq->method.base, hreq->method.len);
     tern_route_match m;

@@ -64,6 +64,7 @@ struct tern_req {
     tern_req *pool_next;
     tern_req *live_next, *live_prev; /**< the worker's list of requests in flight */
     bool shutting_down;              /**< cancelled by the end of a drain: answer 503 */
+    struct tern_req_mw *mw;          /**< dependency values, background tasks, stream (middleware.h) */
     _Alignas(16) unsigned char arena_inline[TERN_REQ_ARENA_INLINE];
 };
 
@@ -73,6 +74,9 @@ int tern__on_req(h2o_handler_t *self, h2o_req_t *req);
 /** Validates the route's declared parameters into req->values; appends FastAPI error
  *  entries to errors. Returns the number of errors ((size_t)-1: out of memory). */
 size_t tern__req_check_params(tern_req *req, json_t *errors);
+
+/** Adds the headers set with tern_set_header to h2o's response (copied into its pool). */
+void tern__req_apply_headers(tern_req *req, h2o_req_t *hreq);
 
 /** Frees the worker's pooled request objects (at worker shutdown). */
 void tern__req_pool_free(tern_worker *w);

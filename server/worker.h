@@ -47,6 +47,8 @@ struct tern_worker {
     bool closed;
     tern_worker_pools pools;       /**< this worker's Redis, MySQL and HTTP clients */
     tern_scope bg;                 /**< scope of the worker's own tasks (start hooks) */
+    unsigned bg_tasks;             /**< background tasks running (tern_background) */
+    struct bg_run *bg_runs;        /**< their records, to cancel them when a drain times out */
     tern_arena bg_arena;
 };
 
