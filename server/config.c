@@ -61,6 +61,7 @@ typedef struct setting {
     bool auto_cpus;         /* KIND_INT: "auto" means one per CPU (clamped to the range) */
     const enum_name *names; /* KIND_ENUM: accepted words, {0}-terminated */
     const char *(*check)(const char *); /* KIND_STRING: NULL when fine, else what is expected */
+    bool list;                          /* KIND_STRING: a comma list; YAML may give a sequence */
     const char *metavar;                /* word after the flag in --help; NULL: one by kind */
     const char *help;                   /* one line for --help */
 } setting;
@@ -158,15 +159,15 @@ static const setting settings[] = {
      .help = "close MySQL connections older than this many seconds (0: never)"},
     {"crawl.urls", STRING(crawl_urls), .def = "", .metavar = "URLS",
      .help = "comma-separated URLs that GET /crawl fetches concurrently"},
-    {"cors.allow_origins", STRING(cors_allow_origins), .def = "", .metavar = "LIST",
+    {"cors.allow_origins", .list = true, STRING(cors_allow_origins), .def = "", .metavar = "LIST",
      .help = "origins allowed cross-origin, comma-separated (* = any); empty: CORS off"},
-    {"cors.allow_methods", STRING(cors_allow_methods), .def = "GET", .metavar = "LIST",
+    {"cors.allow_methods", .list = true, STRING(cors_allow_methods), .def = "GET", .metavar = "LIST",
      .help = "methods a CORS preflight may ask for, comma-separated (* = any)"},
-    {"cors.allow_headers", STRING(cors_allow_headers), .def = "", .metavar = "LIST",
+    {"cors.allow_headers", .list = true, STRING(cors_allow_headers), .def = "", .metavar = "LIST",
      .help = "request headers a CORS preflight may ask for, comma-separated (* = any)"},
     {"cors.allow_credentials", BOOL(cors_allow_credentials), .def = "false",
      .help = "allow cookies and Authorization cross-origin (the origin is echoed, never *)"},
-    {"cors.expose_headers", STRING(cors_expose_headers), .def = "", .metavar = "LIST",
+    {"cors.expose_headers", .list = true, STRING(cors_expose_headers), .def = "", .metavar = "LIST",
      .help = "response headers cross-origin scripts may read, comma-separated"},
     {"cors.max_age", INT(cors_max_age), .def = "600", .min = 0, .max = 86400,
      .help = "seconds a browser may cache a CORS preflight answer"},
@@ -916,7 +917,7 @@ static int read_leaf(yaml_reader *r, const setting *s, unsigned long key_line)
     origin o = {.src = FROM_FILE, .name = r->path, .line = event_line(r)};
     const char *text;
 
-    if (r->event.type == YAML_SEQUENCE_START_EVENT && s->kind == KIND_STRING)
+    if (r->event.type == YAML_SEQUENCE_START_EVENT && s->list)
         return read_list(r, s, key_line);
     if (r->event.type != YAML_SCALAR_EVENT)
         return fail_at(r->ld, s->key, &o, "expected a single value, got %s", event_what(&r->event));

@@ -3,7 +3,7 @@
  * refused preflight), with two deliberate differences: a credentialed answer never
  * says `Access-Control-Allow-Origin: *` (the origin is echoed with `Vary: Origin`, as
  * browsers reject `*` with credentials), and an origin that is not allowed gets no
- * CORS header at all. */
+ * CORS header at all, nor does a refused preflight (its 400 is for people, not pages). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,14 +210,21 @@ static bool headers_allowed(const tern_cors *c, h2o_iovec_t asked)
     return true;
 }
 
+/* OPTIONS with Origin and Access-Control-Request-Method; any other OPTIONS request is
+ * routed like any other request. */
+static bool is_preflight(h2o_req_t *hreq)
+{
+    return h2o_memis(hreq->method.base, hreq->method.len, H2O_STRLIT("OPTIONS")) &&
+           req_header(hreq, H2O_STRLIT("origin")).base &&
+           req_header(hreq, H2O_STRLIT("access-control-request-method")).base;
+}
+
 int tern__cors_preflight(const tern_cors *c, h2o_req_t *hreq, const char **detail)
 {
-    if (!c->enabled || !h2o_memis(hreq->method.base, hreq->method.len, H2O_STRLIT("OPTIONS")))
+    if (!c->enabled || !is_preflight(hreq))
         return 0;
     h2o_iovec_t origin = req_header(hreq, H2O_STRLIT("origin"));
     h2o_iovec_t method = req_header(hreq, H2O_STRLIT("access-control-request-method"));
-    if (!origin.base || !method.base)
-        return 0; /* a plain OPTIONS request: routed like any other */
     h2o_iovec_t asked = req_header(hreq, H2O_STRLIT("access-control-request-headers"));
     bool ok_origin = origin_allowed(c, origin);
     bool ok_method = listed(c->methods, method.base, method.len);
@@ -264,10 +271,9 @@ static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *hreq, h2o_ostream_t 
 {
     const tern_cors *c = ((cors_filter *)self)->cors;
     h2o_iovec_t origin = req_header(hreq, H2O_STRLIT("origin"));
-    /* a preflight answer carries its own headers; a refused origin gets none */
-    if (c->enabled && origin.base && origin_allowed(c, origin) &&
-        h2o_find_header_by_str(&hreq->res.headers, H2O_STRLIT("access-control-allow-origin"),
-                               -1) < 0) {
+    /* a preflight answer carries its own headers (a refused one none), and so does a
+     * refused origin */
+    if (c->enabled && origin.base && origin_allowed(c, origin) && !is_preflight(hreq)) {
         add_allow_origin(c, hreq, origin);
         if (c->credentials)
             add(hreq, "access-control-allow-credentials", H2O_STRLIT("true"));
