@@ -2,7 +2,7 @@
  * which brings ETag, Last-Modified/If-Modified-Since, Range and MIME types. Paths
  * arrive normalised by h2o (percent-decoding and "." / ".." segments resolved before
  * matching), so a request cannot climb out of the directory. Directory listings and
- * index files are off; whatever the file handler declines (a missing file) gets tern's
+ * index files are off (a directory answers 404); whatever the file handler declines (a missing file) gets tern's
  * 404 JSON from a handler placed after it. The files are read on the loop thread, as
  * h2o does: fine for assets, not for huge uncached trees on slow disks. */
 #include <limits.h>
@@ -63,12 +63,21 @@ static int not_found(h2o_handler_t *self, h2o_req_t *hreq)
     return 0;
 }
 
+/* A directory is not a resource here (as with Starlette's StaticFiles): 404, where h2o
+ * would say 403 "directory listing is off". A path ending in '/' can only be one. */
+static int directory_not_found(h2o_handler_t *self, h2o_req_t *hreq)
+{
+    h2o_iovec_t p = hreq->path_normalized;
+    return p.len && p.base[p.len - 1] == '/' ? not_found(self, hreq) : -1;
+}
+
 void tern__static_register(tern_app *app)
 {
     static const char *no_index[] = {NULL};
     tern_mw *mw = app->mw;
     for (size_t i = 0; mw && i < mw->nstatics; i++) {
         h2o_pathconf_t *pc = h2o_config_register_path(app->hostconf, mw->statics[i].prefix, 0);
+        h2o_create_handler(pc, sizeof(h2o_handler_t))->on_req = directory_not_found;
         h2o_file_register(pc, mw->statics[i].dir, no_index, NULL, 0);
         h2o_create_handler(pc, sizeof(h2o_handler_t))->on_req = not_found;
         tern__install_error_filter(pc, app->cfg.body_limit);
