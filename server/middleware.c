@@ -119,6 +119,11 @@ json_t *tern__mw_before(tern_req *req)
     return res;
 }
 
+uint64_t tern_req_elapsed_us(const tern_req *req)
+{
+    return (uv_hrtime() - req->start_ns) / 1000;
+}
+
 int tern_dep_set(tern_req *req, const char *name, void *value)
 {
     tern_req_mw *m = tern__req_mw(req);

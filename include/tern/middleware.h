@@ -13,6 +13,7 @@
 #ifndef TERN_MIDDLEWARE_H
 #define TERN_MIDDLEWARE_H
 
+#include <stdint.h>
 #include <jansson.h>
 
 #include "route.h"
@@ -57,6 +58,9 @@ int tern_middleware(tern_app *app, tern_before_fn before, tern_after_fn after);
 
 /** App-wide dependencies (ended by {0}), run for every route before its own. */
 int tern_depends(tern_app *app, const tern_dependency *deps);
+
+/** Microseconds since the request arrived (for timing middleware such as X-Process-Time). */
+uint64_t tern_req_elapsed_us(const tern_req *req);
 
 /** Hands a value from a dependency to the handler (the last set for a name wins). 0,
  *  or TERN_ENOMEM. The name is copied; the value must live as long as the request. */

@@ -34,7 +34,8 @@ static void timing_after(tern_req *req, int status)
     char v[32];
     snprintf(v, sizeof v, "%d", status);
     tern_set_header(req, "X-Seen-Status", v);
-    tern_set_header(req, "X-Process-Time", "0.001"); /* a real one would measure */
+    snprintf(v, sizeof v, "%.6f", (double)tern_req_elapsed_us(req) / 1e6);
+    tern_set_header(req, "X-Process-Time", v);
 }
 
 static json_t *admin_before(tern_req *req)
