@@ -92,6 +92,8 @@ void tern__background_start(tern_req *req)
             free(r);
             continue;
         }
+        if (w->drain_done) /* queued by a request the drain timeout cancelled: give up too */
+            tern_scope_cancel(&r->scope);
         r->next = w->bg_runs;
         if (w->bg_runs)
             w->bg_runs->prev = r;

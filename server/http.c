@@ -282,7 +282,7 @@ static void respond(tern_req *req, json_t *res)
 static void *run_handler(void *arg)
 {
     tern_req *req = arg;
-    json_t *early = req->worker->app->mw ? tern__mw_before(req) : NULL;
+    json_t *early = tern__mw_before(req);
     return early ? early : req->route->fn(req);
 }
 

@@ -111,6 +111,21 @@ Test(middleware, status_handlers_replace_router_and_handler_answers)
            "be a valid integer, unable to parse string as an integer\",\"input\":\"x\"}]}", NULL);
 }
 
+static void start_bare(void)
+{
+    const char *args[] = {"--access_log", "off", NULL};
+    const char *env[] = {"MW_APP_BARE=1", NULL};
+    cr_assert_eq(svc_start(&s, getenv("TERN_MW_APP_BIN"), args, env, NULL), 0);
+}
+
+TestSuite(bare, .init = start_bare, .fini = stop, .timeout = 60);
+
+Test(bare, route_dependencies_run_without_any_middleware)
+{
+    expect_get(&s, "/deps/refuse", NULL, 401, "{\"detail\":\"Not authenticated\"}", NULL);
+    cr_expect_eq(stat_of(&s, "guarded_runs"), 0);
+}
+
 /* ---- routes/secure.c in tern-service --------------------------------------------- */
 
 TestSuite(secure, .init = start_service, .fini = stop, .timeout = 60);
