@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backends.h"
 #include "expect.h"
 #include "service.h"
 
@@ -52,6 +53,28 @@ Test(background, the_answer_comes_first_then_the_task_runs, .timeout = 30)
         usleep(20000);
     cr_expect_eq(stat_of(&s, "bg_done"), 1);
     cr_expect_eq(svc_stop(&s, SIGTERM, 10), 0);
+}
+
+Test(background, a_task_awaits_the_redis_pool_after_the_answer, .timeout = 60)
+{
+    backend redis;
+    cr_assert_eq(backend_redis_start(&redis), 0);
+    const char *args[] = {"--access_log", "off", "--redis.url", redis.url, NULL};
+    cr_assert_eq(svc_start(&s, getenv("TERN_MW_APP_BIN"), args, NULL, NULL), 0);
+    expect_get(&s, "/bg/redis", NULL, 200, "{\"queued\":true}", NULL);
+    expect_get(&s, "/redis/counter", NULL, 200, "{\"value\":null}", NULL);
+    bool counted = false;
+    for (int i = 0; i < 100 && !counted; i++) {
+        http_resp r;
+        expect_get(&s, "/redis/counter", NULL, 200, NULL, &r);
+        counted = !strcmp(r.body, "{\"value\":\"1\"}");
+        http_resp_free(&r);
+        if (!counted)
+            usleep(20000);
+    }
+    cr_expect(counted, "the background task's INCR never showed");
+    cr_expect_eq(svc_stop(&s, SIGTERM, 10), 0);
+    backend_stop(&redis);
 }
 
 Test(background, shutdown_waits_for_running_tasks, .timeout = 30)

@@ -154,6 +154,33 @@ static json_t *bg_route(tern_req *req)
     return json_pack("{s:I}", "bg_done", (json_int_t)atomic_load(&bg_done));
 }
 
+/* Waits, then counts in Redis: a background task borrows the worker's pool. The key is
+ * a static string from the route's enum. */
+static void bg_redis_task(void *arg)
+{
+    tern_redis_reply *r;
+    int rc = tern_sleep(100);
+    if (rc == 0)
+        rc = tern_redis(&r, "INCR %s", (const char *)arg);
+    if (rc < 0)
+        fprintf(stderr, "background redis task failed: %d\n", rc);
+}
+
+static json_t *bg_redis_route(tern_req *req)
+{
+    tern_background(req, bg_redis_task, (void *)"mw:bg:counter");
+    return json_pack("{s:b}", "queued", 1);
+}
+
+static json_t *redis_get(tern_req *req)
+{
+    tern_redis_reply *r;
+    int rc = tern_redis(&r, "GET %s", "mw:bg:counter");
+    if (rc < 0)
+        return tern_error_from_code(req, rc);
+    return json_pack("{s:o}", "value", tern_redis_reply_json(r));
+}
+
 static const tern_param bg_params[] = {TERN_QUERY_INT("ms", TERN_DEFAULT("0"), TERN_GE(0)), {0}};
 
 /* ---- streams --------------------------------------------------------------------- */
@@ -271,6 +298,8 @@ int main(int argc, char **argv)
     tern_get(app, "/missing-item", missing_item);
     tern_get(app, "/boom", boom);
     tern_get(app, "/bg", bg_route, .params = bg_params);
+    tern_get(app, "/bg/redis", bg_redis_route);
+    tern_get(app, "/redis/counter", redis_get);
     tern_get(app, "/sse/forever", sse_forever);
     tern_get(app, "/sse/lines", sse_lines);
     tern_get(app, "/stream/deadline", stream_deadline);
