@@ -76,6 +76,13 @@ Test(stream_service, server_sent_events)
     http_resp_free(&r);
 }
 
+/* Stops the transfer once three events arrived. */
+static size_t until_third_event(char *p, size_t size, size_t n, void *ud)
+{
+    strncat(ud, p, size * n < 1023 - strlen(ud) ? size * n : 1023 - strlen(ud));
+    return strstr(ud, "data: 2\n") ? 0 : size * n;
+}
+
 static size_t collect(char *p, size_t size, size_t n, void *ud)
 {
     strncat(ud, p, size * n < 1023 - strlen(ud) ? size * n : 1023 - strlen(ud));
@@ -157,6 +164,25 @@ Test(stream_edges, a_client_leaving_mid_stream_cancels_the_handler)
     }
     cr_expect_not_null(strstr(buf, "content-type: text/event-stream"), "%s", buf);
     close(fd);
+    for (int i = 0; i < 150 && stat_of(&s, "stream_cleanups") < 1; i++)
+        usleep(20000);
+    cr_expect_eq(stat_of(&s, "stream_cancelled"), 1);
+    cr_expect_eq(stat_of(&s, "stream_cleanups"), 1);
+}
+
+Test(stream_edges, an_http2_client_leaving_mid_stream_cancels_the_handler)
+{
+    char url[128], body[1024] = "";
+    snprintf(url, sizeof url, "%s/sse/forever", s.base);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, until_third_event);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    cr_expect_eq(curl_easy_perform(c), CURLE_WRITE_ERROR);
+    curl_easy_cleanup(c);
+    cr_expect_eq(strncmp(body, "data: 0\n\ndata: 1\n\ndata: 2\n", 24), 0, "%s", body);
     for (int i = 0; i < 150 && stat_of(&s, "stream_cleanups") < 1; i++)
         usleep(20000);
     cr_expect_eq(stat_of(&s, "stream_cancelled"), 1);
