@@ -59,6 +59,7 @@ typedef struct tern_req_mw {
     int stream_status;        /**< the streamed answer's status, for the access log */
     size_t stream_bytes;      /**< body bytes handed to h2o */
     bool stream_ended;        /**< the last chunk was sent (tern_stream_end) */
+    bool stream_head;         /**< a HEAD request: headers only, writes do nothing */
 } tern_req_mw;
 
 /** The app's middleware state, created when missing (NULL only when out of memory). */

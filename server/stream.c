@@ -90,6 +90,8 @@ static int wait_sent(tern_req *req)
     return rc;
 }
 
+static void detach(tern_req *req, h2o_send_state_t state);
+
 int tern_stream_begin(tern_req *req, int status, const char *content_type)
 {
     tern_req_mw *m = tern__req_mw(req);
@@ -118,11 +120,17 @@ int tern_stream_begin(tern_req *req, int status, const char *content_type)
                    h2o_strdup(&hreq->pool, content_type, SIZE_MAX).base, strlen(content_type));
     hreq->res.content_length = SIZE_MAX; /* chunked on HTTP/1.1 */
     h2o_start_response(hreq, &st->gen);
+    if (req->method == TERN_HEAD) { /* h2o would send the body: the handler's writes do nothing */
+        m->stream_head = true;
+        detach(req, H2O_SEND_STATE_FINAL);
+    }
     return 0;
 }
 
 int tern_stream_write(tern_req *req, const void *data, size_t len)
 {
+    if (req->mw && req->mw->stream_head)
+        return 0;
     int rc = wait_sent(req);
     if (rc < 0)
         return rc;
@@ -166,6 +174,8 @@ static void detach(tern_req *req, h2o_send_state_t state)
 
 int tern_stream_end(tern_req *req)
 {
+    if (req->mw && req->mw->stream_head)
+        return 0;
     int rc = wait_sent(req);
     if (rc < 0)
         return rc;

@@ -63,6 +63,21 @@ Test(stream_service, chunks_arrive_in_http1_chunked_framing)
     cr_expect_str_eq(body + 4, "8\r\nchunk 0\n\r\n8\r\nchunk 1\n\r\n0\r\n\r\n");
 }
 
+Test(stream_service, head_sends_the_headers_only)
+{
+    char buf[4096];
+    raw_exchange("HEAD /stream?n=3 HTTP/1.1\r\nHost: t\r\n\r\n"
+                 "GET /stream?n=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+                 buf, sizeof buf);
+    const char *end = strstr(buf, "\r\n\r\n");
+    cr_assert_not_null(end, "%s", buf);
+    cr_expect_eq(strncmp(end + 4, "HTTP/1.1 200 OK\r\n", 17), 0, "HEAD sent a body: %s", buf);
+    cr_expect_null(strstr(buf, "chunk 2"), "%s", buf);
+    const char *second = strstr(end + 4, "\r\n\r\n");
+    cr_assert_not_null(second, "%s", buf);
+    cr_expect_str_eq(second + 4, "8\r\nchunk 0\n\r\n0\r\n\r\n");
+}
+
 Test(stream_service, server_sent_events)
 {
     http_resp r;
