@@ -58,7 +58,8 @@ static json_t *admin_only(tern_req *req)
 
 static const tern_dependency need_key[] = {{"api_key", api_key}, {0}};
 static const tern_dependency need_user[] = {{"bearer_user", bearer_user}, {0}};
-static const tern_dependency need_admin[] = {{"bearer_user", bearer_user}, {"admin", admin_only}, {0}};
+static const tern_dependency need_admin[] = {
+    {"bearer_user", bearer_user}, {"admin", admin_only}, {0}};
 
 static json_t *key_handler(tern_req *req)
 {
@@ -85,5 +86,6 @@ void routes_secure(tern_app *app)
     tern_get(app, "/secure/me", me_handler, .depends = need_user,
              .summary = "The user of the bearer token");
     tern_group(app, "/secure/admin", .depends = need_admin);
-    tern_get(app, "/secure/admin/stats", admin_handler, .summary = "Admins only (group dependency)");
+    tern_get(app, "/secure/admin/stats", admin_handler,
+             .summary = "Admins only (group dependency)");
 }

@@ -16,8 +16,8 @@
 static const char *const safelisted[] = {"accept", "accept-language", "content-language",
                                          "content-type"};
 /* What "*" in allow_methods stands for (Starlette's ALL_METHODS). */
-static const char *const all_methods[] = {"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST",
-                                          "PUT"};
+static const char *const all_methods[] = {"DELETE", "GET",  "HEAD", "OPTIONS",
+                                          "PATCH",  "POST", "PUT"};
 
 static void free_list(char **l)
 {
@@ -73,8 +73,9 @@ static int split(const char *text, char ***out, size_t *n, bool *star, int case_
         char item[256];
         size_t len = (size_t)(end - start) < sizeof item ? (size_t)(end - start) : sizeof item - 1;
         for (size_t i = 0; i < len; i++)
-            item[i] = (char)(case_ > 0 ? toupper((unsigned char)start[i])
-                             : case_ < 0 ? tolower((unsigned char)start[i]) : start[i]);
+            item[i] = (char)(case_ > 0   ? toupper((unsigned char)start[i])
+                             : case_ < 0 ? tolower((unsigned char)start[i])
+                                         : start[i]);
         if (push(out, n, item, len) < 0)
             return -ENOMEM;
     }
@@ -166,8 +167,7 @@ static h2o_iovec_t req_header(h2o_req_t *hreq, const char *name, size_t len)
 
 static void add(h2o_req_t *hreq, const char *name, const char *value, size_t len)
 {
-    h2o_add_header_by_str(&hreq->pool, &hreq->res.headers, name, strlen(name), 0, NULL, value,
-                          len);
+    h2o_add_header_by_str(&hreq->pool, &hreq->res.headers, name, strlen(name), 0, NULL, value, len);
 }
 
 /* The allowed origin as the answer states it: "*" only when no credentials travel;

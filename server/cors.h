@@ -11,15 +11,15 @@
 
 /** The cors.* settings, split and normalised once at start-up; read-only afterwards. */
 typedef struct tern_cors {
-    bool enabled;                   /**< cors.allow_origins is not empty */
-    bool any_origin, any_header;    /**< "*" was listed */
-    char **origins;                 /**< exact origins (NULL-terminated) */
-    char **methods;                 /**< upper-case methods (NULL-terminated) */
-    char **headers;                 /**< lower-case allowed request headers, safelisted included */
+    bool enabled;                /**< cors.allow_origins is not empty */
+    bool any_origin, any_header; /**< "*" was listed */
+    char **origins;              /**< exact origins (NULL-terminated) */
+    char **methods;              /**< upper-case methods (NULL-terminated) */
+    char **headers;              /**< lower-case allowed request headers, safelisted included */
     bool credentials;
-    char *allow_methods_value;      /**< "GET, POST" for Access-Control-Allow-Methods */
-    char *allow_headers_value;      /**< for Access-Control-Allow-Headers (NULL with "*") */
-    char *expose_value;             /**< for Access-Control-Expose-Headers (NULL: none) */
+    char *allow_methods_value; /**< "GET, POST" for Access-Control-Allow-Methods */
+    char *allow_headers_value; /**< for Access-Control-Allow-Headers (NULL with "*") */
+    char *expose_value;        /**< for Access-Control-Expose-Headers (NULL: none) */
     char max_age[16];
 } tern_cors;
 

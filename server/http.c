@@ -227,7 +227,8 @@ static void respond(tern_req *req, json_t *res)
 {
     if (tern__stream_started(req)) {
         size_t bytes;
-        int st = tern__stream_finish(req, !res || req->scope.timed_out || req->shutting_down, &bytes);
+        bool failed = !res || req->scope.timed_out || req->shutting_down;
+        int st = tern__stream_finish(req, failed, &bytes);
         req->worker->served++;
         log_req(req, st, bytes);
         return;
@@ -258,8 +259,7 @@ static void respond(tern_req *req, json_t *res)
     }
     if (owned)
         req->headers = NULL; /* the handler's headers belonged to the answer it did not give */
-    json_t *hooked = req->worker->app->mw ? tern__mw_finish(req, status, res == TERN_RAW ? NULL : res)
-                                          : NULL;
+    json_t *hooked = tern__mw_finish(req, status, res == TERN_RAW ? NULL : res);
     if (hooked) {
         json_decref(owned);
         res = owned = hooked;

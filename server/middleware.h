@@ -13,7 +13,7 @@
 typedef struct tern_worker tern_worker;
 
 typedef struct tern_mw_group {
-    char *prefix;             /**< without a trailing '/'; "" for every path */
+    char *prefix; /**< without a trailing '/'; "" for every path */
     size_t prefix_len;
     tern_group_opts opts;
 } tern_mw_group;
@@ -36,15 +36,15 @@ typedef struct tern_mw {
     size_t ngroups;
     tern_mw_status *statuses;
     size_t nstatuses;
-    bool has_after;           /**< some group has an after function */
+    bool has_after; /**< some group has an after function */
     int (*startup[TERN_MW_MAX_HOOKS])(void);
     size_t nstartup;
     void (*shutdown[TERN_MW_MAX_HOOKS])(void);
     size_t nshutdown;
     tern_static_mount *statics;
     size_t nstatics;
-    char *error;              /**< first registration failure: start-up refuses */
-    tern_cors cors;           /**< compiled from the config by tern__mw_prepare */
+    char *error;    /**< first registration failure: start-up refuses */
+    tern_cors cors; /**< compiled from the config by tern__mw_prepare */
 } tern_mw;
 
 typedef struct tern_dep_value tern_dep_value;
@@ -55,11 +55,11 @@ typedef struct tern_stream tern_stream;
 typedef struct tern_req_mw {
     tern_dep_value *values;
     tern_bg_item *bg_head, *bg_tail;
-    tern_stream *stream;      /**< in h2o's pool: touch it only while req->h2o is set */
-    int stream_status;        /**< the streamed answer's status, for the access log */
-    size_t stream_bytes;      /**< body bytes handed to h2o */
-    bool stream_ended;        /**< the last chunk was sent (tern_stream_end) */
-    bool stream_head;         /**< a HEAD request: headers only, writes do nothing */
+    tern_stream *stream; /**< in h2o's pool: touch it only while req->h2o is set */
+    int stream_status;   /**< the streamed answer's status, for the access log */
+    size_t stream_bytes; /**< body bytes handed to h2o */
+    bool stream_ended;   /**< the last chunk was sent (tern_stream_end) */
+    bool stream_head;    /**< a HEAD request: headers only, writes do nothing */
 } tern_req_mw;
 
 /** The app's middleware state, created when missing (NULL only when out of memory). */

@@ -64,7 +64,7 @@ struct tern_req {
     tern_req *pool_next;
     tern_req *live_next, *live_prev; /**< the worker's list of requests in flight */
     bool shutting_down;              /**< cancelled by the end of a drain: answer 503 */
-    struct tern_req_mw *mw;          /**< dependency values, background tasks, stream (middleware.h) */
+    struct tern_req_mw *mw;          /**< dependency values, background tasks, stream */
     _Alignas(16) unsigned char arena_inline[TERN_REQ_ARENA_INLINE];
 };
 

@@ -2,9 +2,9 @@
  * which brings ETag, Last-Modified/If-Modified-Since, Range and MIME types. Paths
  * arrive normalised by h2o (percent-decoding and "." / ".." segments resolved before
  * matching), so a request cannot climb out of the directory. Directory listings and
- * index files are off (a directory answers 404); whatever the file handler declines (a missing file) gets tern's
- * 404 JSON from a handler placed after it. The files are read on the loop thread, as
- * h2o does: fine for assets, not for huge uncached trees on slow disks. */
+ * index files are off (a directory answers 404); whatever the file handler declines
+ * (a missing file) gets tern's 404 JSON from a handler placed after it. The files are
+ * read on the loop thread, as h2o does: fine for assets, not for huge trees on slow disks. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>

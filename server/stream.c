@@ -21,14 +21,14 @@
 #include "worker.h"
 
 struct tern_stream {
-    h2o_generator_t gen;      /* first: h2o hands it back to proceed/stop */
-    tern_waiter waiter;       /* the write waiting for proceed */
-    bool attached;            /* the request still waits on this stream */
-    bool inflight;            /* a send was made and its proceed has not come */
-    bool stopped;             /* h2o gave up on the response (client gone) */
-    bool has_pending;         /* the last send could not be made yet: proceed makes it */
+    h2o_generator_t gen; /* first: h2o hands it back to proceed/stop */
+    tern_waiter waiter;  /* the write waiting for proceed */
+    bool attached;       /* the request still waits on this stream */
+    bool inflight;       /* a send was made and its proceed has not come */
+    bool stopped;        /* h2o gave up on the response (client gone) */
+    bool has_pending;    /* the last send could not be made yet: proceed makes it */
     h2o_send_state_t pending;
-    char *buf;                /* the chunk in flight (malloc'd, reused) */
+    char *buf; /* the chunk in flight (malloc'd, reused) */
     size_t cap;
 };
 

@@ -157,8 +157,8 @@ void tern_worker_check_drained(tern_worker *w)
     if (!w->drain_done && w->live_reqs == 0 && w->unwritten == 0 && w->bg_tasks == 0)
         finish_drain(w);
     /* the loop may stop once no request, task or connection is left */
-    if (w->drain_done && !w->closed && w->live_reqs == 0 && w->connections == 0 && w->bg.live == 0 &&
-        w->bg_tasks == 0)
+    if (w->drain_done && !w->closed && w->live_reqs == 0 && w->connections == 0 &&
+        w->bg.live == 0 && w->bg_tasks == 0)
         final_close(w);
 }
 

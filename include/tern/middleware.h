@@ -33,16 +33,17 @@ typedef json_t *(*tern_status_fn)(tern_req *req, int status, const json_t *body)
 
 /** A dependency: a before function with a name; lists of them end with {0}. */
 struct tern_dependency {
-    const char *name;   /**< shown in logs; may be NULL */
-    tern_before_fn fn;  /**< NULL ends a list */
+    const char *name;  /**< shown in logs; may be NULL */
+    tern_before_fn fn; /**< NULL ends a list */
 };
 
 /** Options of a route group; give them as designated initializers to tern_group(). */
 typedef struct tern_group_opts {
-    int _reserved;                    /**< keeps an empty option list valid */
-    tern_before_fn before;            /**< before every handler under the prefix (may be NULL) */
-    tern_after_fn after;              /**< after every answer under the prefix (may be NULL) */
-    const tern_dependency *depends;   /**< dependencies of every route under the prefix, ended by {0} */
+    int _reserved;         /**< keeps an empty option list valid */
+    tern_before_fn before; /**< before every handler under the prefix (may be NULL) */
+    tern_after_fn after;   /**< after every answer under the prefix (may be NULL) */
+    const tern_dependency
+        *depends; /**< dependencies of every route under the prefix, ended by {0} */
 } tern_group_opts;
 
 /** Adds middleware to a path prefix ("/admin" covers /admin and /admin/..., not

@@ -19,12 +19,19 @@ static void stop(void)
 /* Two listed origins, by flags. */
 static void start_listed(void)
 {
-    const char *args[] = {"--access_log", "off",
-                          "--cors.allow_origins", "https://a.example, https://b.example",
-                          "--cors.allow_methods", "get,POST",
-                          "--cors.allow_headers", "X-Token",
-                          "--cors.expose_headers", "X-Total, X-Page",
-                          "--cors.max_age", "300", NULL};
+    const char *args[] = {"--access_log",
+                          "off",
+                          "--cors.allow_origins",
+                          "https://a.example, https://b.example",
+                          "--cors.allow_methods",
+                          "get,POST",
+                          "--cors.allow_headers",
+                          "X-Token",
+                          "--cors.expose_headers",
+                          "X-Total, X-Page",
+                          "--cors.max_age",
+                          "300",
+                          NULL};
     cr_assert_eq(svc_start(&s, NULL, args, NULL, "/healthz"), 0);
 }
 
@@ -40,8 +47,9 @@ static void start_any(void)
 /* Any origin with credentials: the origin must be echoed. */
 static void start_any_credentials(void)
 {
-    const char *args[] = {"--access_log", "off", "--cors.allow_origins", "*",
-                          "--cors.allow_credentials", "true", NULL};
+    const char *args[] = {
+        "--access_log", "off", "--cors.allow_origins", "*", "--cors.allow_credentials",
+        "true",         NULL};
     cr_assert_eq(svc_start(&s, NULL, args, NULL, "/healthz"), 0);
 }
 
@@ -153,7 +161,8 @@ Test(cors_any, wildcard_without_credentials_says_star)
                          "Access-Control-Request-Headers: X-Custom-One", NULL};
     expect_answer(&s, "OPTIONS", "/", pre, 200, "OK", &r);
     expect_header(&r, "Access-Control-Allow-Origin", "*");
-    expect_header(&r, "Access-Control-Allow-Methods", "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT");
+    expect_header(&r, "Access-Control-Allow-Methods",
+                  "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT");
     expect_header(&r, "Access-Control-Allow-Headers", "X-Custom-One"); /* "*" echoes the request */
     expect_header(&r, "Access-Control-Max-Age", "600");
     http_resp_free(&r);

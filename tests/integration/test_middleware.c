@@ -49,8 +49,10 @@ Test(middleware, a_refusing_dependency_answers_and_the_handler_never_runs)
 Test(middleware, after_functions_see_the_final_status_on_every_answer)
 {
     http_resp r;
-    expect_get(&s, "/stats", NULL, 200, "{\"bg_done\":0,\"bg_cancelled\":0,\"stream_cancelled\":0,"
-           "\"stream_cleanups\":0,\"guarded_runs\":0}", &r);
+    expect_get(&s, "/stats", NULL, 200,
+               "{\"bg_done\":0,\"bg_cancelled\":0,\"stream_cancelled\":0,"
+               "\"stream_cleanups\":0,\"guarded_runs\":0}",
+               &r);
     expect_header(&r, "X-Seen-Status", "200");
     char t[64];
     cr_assert_not_null(http_header(&r, "X-Process-Time", t, sizeof t));
@@ -97,18 +99,21 @@ Test(middleware, status_handlers_replace_router_and_handler_answers)
 {
     http_resp r;
     expect_get(&s, "/nowhere?x=1", NULL, 404,
-           "{\"error\":\"not_found\",\"path\":\"/nowhere\",\"original\":\"Not Found\"}", &r);
+               "{\"error\":\"not_found\",\"path\":\"/nowhere\",\"original\":\"Not Found\"}", &r);
     expect_header(&r, "X-Seen-Status", "404");
     expect_header(&r, "Content-Type", "application/json");
     http_resp_free(&r);
-    expect_get(&s, "/missing-item", NULL, 404,
-           "{\"error\":\"not_found\",\"path\":\"/missing-item\",\"original\":\"Item not found\"}",
-           NULL);
+    expect_get(
+        &s, "/missing-item", NULL, 404,
+        "{\"error\":\"not_found\",\"path\":\"/missing-item\",\"original\":\"Item not found\"}",
+        NULL);
     expect_get(&s, "/boom", NULL, 500, "{\"error\":\"internal\",\"status\":500}", NULL);
     /* statuses without a handler keep tern's body */
-    expect_get(&s, "/bg?ms=x", NULL, 422,
-           "{\"detail\":[{\"type\":\"int_parsing\",\"loc\":[\"query\",\"ms\"],\"msg\":\"Input should "
-           "be a valid integer, unable to parse string as an integer\",\"input\":\"x\"}]}", NULL);
+    expect_get(
+        &s, "/bg?ms=x", NULL, 422,
+        "{\"detail\":[{\"type\":\"int_parsing\",\"loc\":[\"query\",\"ms\"],\"msg\":\"Input should "
+        "be a valid integer, unable to parse string as an integer\",\"input\":\"x\"}]}",
+        NULL);
 }
 
 static void start_bare(void)
@@ -164,7 +169,8 @@ Test(secure, the_admin_group_needs_an_admin_token)
     const char *alice[] = {"Authorization: Bearer alice-token", NULL};
     expect_get(&s, "/secure/admin/stats", alice, 403, "{\"detail\":\"Admins only\"}", NULL);
     const char *root[] = {"Authorization: Bearer root-token", NULL};
-    expect_get(&s, "/secure/admin/stats", root, 200, "{\"area\":\"admin\",\"user\":\"root\"}", NULL);
+    expect_get(&s, "/secure/admin/stats", root, 200, "{\"area\":\"admin\",\"user\":\"root\"}",
+               NULL);
     /* the group's dependency guards unknown paths under it only through the router's 404 */
     expect_get(&s, "/secure/admin/nothing", root, 404, "{\"detail\":\"Not Found\"}", NULL);
 }

@@ -108,10 +108,14 @@ Test(static_files, missing_files_and_directories_answer_404_json)
 Test(static_files, no_way_out_of_the_directory)
 {
     static const char *const paths[] = {
-        "/static/../secret.txt",         "/static/sub/../../secret.txt",
-        "/static/%2e%2e/secret.txt",     "/static/%2E%2E/secret.txt",
-        "/static/sub/%2e%2e/%2e%2e/secret.txt", "/static/..%2fsecret.txt",
-        "/static/%2e%2e%2fsecret.txt",   "/static/sub/..%2f..%2fsecret.txt",
+        "/static/../secret.txt",
+        "/static/sub/../../secret.txt",
+        "/static/%2e%2e/secret.txt",
+        "/static/%2E%2E/secret.txt",
+        "/static/sub/%2e%2e/%2e%2e/secret.txt",
+        "/static/..%2fsecret.txt",
+        "/static/%2e%2e%2fsecret.txt",
+        "/static/sub/..%2f..%2fsecret.txt",
     };
     for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
         http_resp r;
@@ -123,7 +127,8 @@ Test(static_files, no_way_out_of_the_directory)
     /* and on the raw socket, where no client library tidies the path */
     int fd = svc_dial(&s);
     cr_assert_geq(fd, 0);
-    const char *req = "GET /static/../../secret.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    const char *req =
+        "GET /static/../../secret.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
     cr_assert_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
     char buf[2048];
     size_t n = 0;
@@ -142,6 +147,6 @@ Test(static_files, only_get_and_head)
     cr_expect_eq(r.status, 200);
     expect_header(&r, "Content-Length", "20");
     http_resp_free(&r);
-    expect_answer(&s, "DELETE", "/static/hello.txt", NULL, 405, "{\"detail\":\"Method Not Allowed\"}",
-                  NULL);
+    expect_answer(&s, "DELETE", "/static/hello.txt", NULL, 405,
+                  "{\"detail\":\"Method Not Allowed\"}", NULL);
 }

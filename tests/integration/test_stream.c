@@ -57,7 +57,8 @@ Test(stream_service, chunks_arrive_in_http1_chunked_framing)
     expect_header(&r, "Content-Length", NULL);
     http_resp_free(&r);
     char buf[4096];
-    raw_exchange("GET /stream?n=2 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", buf, sizeof buf);
+    raw_exchange("GET /stream?n=2 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", buf,
+                 sizeof buf);
     const char *body = strstr(buf, "\r\n\r\n");
     cr_assert_not_null(body, "%s", buf);
     cr_expect_str_eq(body + 4, "8\r\nchunk 0\n\r\n8\r\nchunk 1\n\r\n0\r\n\r\n");
@@ -139,7 +140,8 @@ Test(stream_edges, the_deadline_cuts_a_stream_that_did_not_opt_out)
     cr_expect_neq(rc, 0, "a cut-off stream must not look complete");
     cr_expect_eq(r.status, 200);
     cr_expect_gt(r.len, 0);
-    cr_expect_lt(r.len, 40, "20 chunks of 50 ms cannot fit in a 300 ms deadline (%zu bytes)", r.len);
+    cr_expect_lt(r.len, 40, "20 chunks of 50 ms cannot fit in a 300 ms deadline (%zu bytes)",
+                 r.len);
     http_resp_free(&r);
 }
 

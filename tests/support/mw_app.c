@@ -111,8 +111,8 @@ static const tern_dependency refuse_deps[] = {{"refuse", refuse_dep}, {0}};
 static json_t *on_404(tern_req *req, int status, const json_t *body)
 {
     (void)status;
-    return json_pack("{s:s,s:s,s:O?}", "error", "not_found", "path", tern_req_path(req),
-                     "original", body ? json_object_get(body, "detail") : NULL);
+    return json_pack("{s:s,s:s,s:O?}", "error", "not_found", "path", tern_req_path(req), "original",
+                     body ? json_object_get(body, "detail") : NULL);
 }
 
 static json_t *on_500(tern_req *req, int status, const json_t *body)
