@@ -68,11 +68,11 @@ bool tern__stream_started(const tern_req *req)
 /* Whether req can still send: the client is there and h2o holds the request. */
 static int usable(tern_req *req)
 {
-    if (!req->mw || !req->mw->stream)
-        return -EINVAL;
+    if (!req->mw || !req->mw->stream || req->mw->stream_ended)
+        return -EINVAL; /* never begun, or ended (h2o may have freed the stream) */
     if (!req->h2o || req->peer_closed || req->mw->stream->stopped)
         return TERN_ECANCELED;
-    return req->mw->stream_ended ? -EINVAL : 0;
+    return 0;
 }
 
 /* Waits until the previous chunk went out. */

@@ -51,7 +51,7 @@ Test(middleware, after_functions_see_the_final_status_on_every_answer)
     http_resp r;
     expect_get(&s, "/stats", NULL, 200,
                "{\"bg_done\":0,\"bg_cancelled\":0,\"stream_cancelled\":0,"
-               "\"stream_cleanups\":0,\"guarded_runs\":0}",
+               "\"stream_cleanups\":0,\"guarded_runs\":0,\"late_writes\":0}",
                &r);
     expect_header(&r, "X-Seen-Status", "200");
     char t[64];

@@ -153,6 +153,7 @@ Test(stream_edges, a_stream_that_opted_out_outlives_the_deadline)
     expect_header(&r, "X-Seen-Status", "201"); /* after functions run when the stream begins */
     cr_expect_gt(r.total_s, 0.3);
     http_resp_free(&r);
+    cr_expect_eq(stat_of(&s, "late_writes"), 0, "a write after tern_stream_end did not fail");
 }
 
 Test(stream_edges, a_large_body_goes_out_chunk_by_chunk)

@@ -8,16 +8,18 @@
 #include <string.h>
 #include <tern/tern.h>
 
-static atomic_long bg_done, bg_cancelled, stream_cancelled, stream_cleanups, guarded_runs;
+static atomic_long bg_done, bg_cancelled, stream_cancelled, stream_cleanups, guarded_runs,
+    late_writes;
 
 static json_t *stats(tern_req *req)
 {
     (void)req;
-    return json_pack("{s:I,s:I,s:I,s:I,s:I}", "bg_done", (json_int_t)atomic_load(&bg_done),
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "bg_done", (json_int_t)atomic_load(&bg_done),
                      "bg_cancelled", (json_int_t)atomic_load(&bg_cancelled), "stream_cancelled",
                      (json_int_t)atomic_load(&stream_cancelled), "stream_cleanups",
                      (json_int_t)atomic_load(&stream_cleanups), "guarded_runs",
-                     (json_int_t)atomic_load(&guarded_runs));
+                     (json_int_t)atomic_load(&guarded_runs), "late_writes",
+                     (json_int_t)atomic_load(&late_writes));
 }
 
 /* ---- middleware -------------------------------------------------------------------- */
@@ -232,7 +234,11 @@ static json_t *stream_long(tern_req *req)
         if (rc == 0)
             rc = tern_sleep(50);
     }
-    return rc == 0 && tern_stream_end(req) == 0 ? TERN_RAW : NULL;
+    if (rc == 0)
+        rc = tern_stream_end(req);
+    if (rc == 0 && tern_stream_write(req, "late", 4) != -EINVAL) /* the stream is over */
+        atomic_fetch_add(&late_writes, 1);
+    return rc == 0 ? TERN_RAW : NULL;
 }
 
 static json_t *sse_lines(tern_req *req)
