@@ -150,3 +150,20 @@ Test(static_files, only_get_and_head)
     expect_answer(&s, "DELETE", "/static/hello.txt", NULL, 405,
                   "{\"detail\":\"Method Not Allowed\"}", NULL);
 }
+
+Test(static_setup, a_missing_directory_stops_start_up_with_exit_2, .timeout = 30)
+{
+    svc bad;
+    const char *env[] = {"MW_APP_STATIC_DIR=/nonexistent/tern-static", NULL};
+    const char *args[] = {"--access_log", "off", NULL};
+    cr_assert_neq(svc_start(&bad, getenv("TERN_MW_APP_BIN"), args, env, NULL), 0);
+    cr_expect_eq(bad.exit_status, 2);
+    FILE *f = fopen(bad.log_path, "r");
+    cr_assert_not_null(f);
+    char line[512] = "";
+    cr_expect_not_null(fgets(line, sizeof line, f));
+    fclose(f);
+    cr_expect_str_eq(line,
+                     "tern: static /static -> /nonexistent/tern-static: the directory does not "
+                     "exist\n");
+}
