@@ -13,5 +13,7 @@ int main(int argc, char **argv)
     routes_heroes(app);
     routes_crawl(app);
     routes_tfb(app);
+    routes_secure(app);
+    routes_events(app);
     return tern_run(app);
 }

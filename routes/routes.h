@@ -31,4 +31,10 @@ void routes_crawl(tern_app *app);
 /** GET /queries, /updates, /fortunes, /cached-queries: the other TechEmpower tests. */
 void routes_tfb(tern_app *app);
 
+/** GET /secure/key, /secure/me, /secure/admin/stats: dependencies guarding routes. */
+void routes_secure(tern_app *app);
+
+/** GET /stream, /sse: a streamed answer and Server-Sent Events. */
+void routes_events(tern_app *app);
+
 #endif

@@ -13,8 +13,10 @@
 #include "app_impl.h"
 #include "error_pages.h"
 #include "log.h"
+#include "middleware.h"
 #include "request.h"
 #include "resolve.h"
+#include "static_files.h"
 #include "worker.h"
 
 #define MAX_PATH_PARAMS TERN_ROUTER_MAX_CAPTURES
@@ -284,11 +286,14 @@ static void setup_h2o(tern_app *app)
     app->h2o.http2.idle_timeout = cfg->header_timeout_ms;
     app->h2o.handshake_timeout = cfg->header_timeout_ms;
     app->hostconf = h2o_config_register_host(&app->h2o, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    tern__static_register(app); /* before "/": h2o takes the first matching prefix */
     h2o_pathconf_t *root = h2o_config_register_path(app->hostconf, "/", 0);
     tern_h2o_handler *h = (tern_h2o_handler *)h2o_create_handler(root, sizeof(*h));
     h->super.on_req = tern__on_req;
     h->app = app;
     tern__install_error_filter(root, cfg->body_limit);
+    if (app->mw)
+        tern__cors_install(&app->mw->cors, root);
     /* h2o answers early errors (413, broken framing) on the host's fallback path */
     tern__install_error_filter(&app->hostconf->fallback_path, cfg->body_limit);
 }
@@ -307,6 +312,7 @@ static void app_free(tern_app *app)
         SSL_CTX_free(app->ssl_ctx);
     free(app->workers);
     free(app->route_error);
+    tern__mw_free(app);
     tern_config_free(&app->cfg);
     free(app);
 }
@@ -358,7 +364,8 @@ int tern_run(tern_app *app)
     pthread_sigmask(SIG_BLOCK, &stop_sigs, &old);
 
     char err[300];
-    if (tern__resolve_url(&app->cfg.redis_url, "redis.url", err, sizeof err) < 0 ||
+    if (tern__mw_prepare(app, err, sizeof err) < 0 ||
+        tern__resolve_url(&app->cfg.redis_url, "redis.url", err, sizeof err) < 0 ||
         tern__resolve_url(&app->cfg.mysql_url, "mysql.url", err, sizeof err) < 0) {
         fprintf(stderr, "tern: %s\n", err);
         app_free(app);
@@ -367,6 +374,10 @@ int tern_run(tern_app *app)
     }
     setup_h2o(app);
     int rc = setup_tls(app);
+    if (rc == 0 && tern__mw_startup(app, err, sizeof err) < 0) {
+        fprintf(stderr, "tern: %s\n", err);
+        rc = -ECANCELED;
+    }
     if (rc == 0)
         rc = start_workers(app);
     if (rc < 0) {
@@ -389,6 +400,7 @@ int tern_run(tern_app *app)
     for (int i = 0; i < app->nworkers; i++)
         served += app->workers[i].served;
     tern_log_info("stopped after %llu response(s)", (unsigned long long)served);
+    tern__mw_shutdown(app);
     int code = app->start_failed ? 2 : 0;
     app_free(app);
     pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -61,6 +61,7 @@ typedef struct setting {
     bool auto_cpus;         /* KIND_INT: "auto" means one per CPU (clamped to the range) */
     const enum_name *names; /* KIND_ENUM: accepted words, {0}-terminated */
     const char *(*check)(const char *); /* KIND_STRING: NULL when fine, else what is expected */
+    bool list;                          /* KIND_STRING: a comma list; YAML may give a sequence */
     const char *metavar;                /* word after the flag in --help; NULL: one by kind */
     const char *help;                   /* one line for --help */
 } setting;
@@ -167,6 +168,19 @@ static const setting settings[] = {
      .help = "serve Prometheus metrics at metrics.path"},
     {"metrics.path", STRING(metrics_path), .def = "/metrics", .check = check_url_path,
      .metavar = "PATH", .help = "path of the Prometheus metrics endpoint"},
+    {"cors.allow_origins", .list = true, STRING(cors_allow_origins), .def = "", .metavar = "LIST",
+     .help = "origins allowed cross-origin, comma-separated (* = any); empty: CORS off"},
+    {"cors.allow_methods", .list = true, STRING(cors_allow_methods), .def = "GET",
+     .metavar = "LIST",
+     .help = "methods a CORS preflight may ask for, comma-separated (* = any)"},
+    {"cors.allow_headers", .list = true, STRING(cors_allow_headers), .def = "", .metavar = "LIST",
+     .help = "request headers a CORS preflight may ask for, comma-separated (* = any)"},
+    {"cors.allow_credentials", BOOL(cors_allow_credentials), .def = "false",
+     .help = "allow cookies and Authorization cross-origin (the origin is echoed, never *)"},
+    {"cors.expose_headers", .list = true, STRING(cors_expose_headers), .def = "", .metavar = "LIST",
+     .help = "response headers cross-origin scripts may read, comma-separated"},
+    {"cors.max_age", INT(cors_max_age), .def = "600", .min = 0, .max = 86400,
+     .help = "seconds a browser may cache a CORS preflight answer"},
 };
 
 #define N_SETTINGS (sizeof settings / sizeof settings[0])
@@ -883,6 +897,41 @@ static const char *event_what(const yaml_event_t *e)
 
 static int read_mapping(yaml_reader *r, const char *prefix);
 
+/* A list under a text key (`allow_origins: [a, b]`): its items joined with commas, the
+ * form the environment and flags use for the same key. */
+static int read_list(yaml_reader *r, const setting *s, unsigned long key_line)
+{
+    size_t i = (size_t)(s - settings);
+    origin o = {.src = FROM_FILE, .name = r->path, .line = event_line(r)};
+    char joined[2048];
+    size_t n = 0;
+
+    joined[0] = '\0';
+    for (;;) {
+        if (next_event(r) != 0)
+            return -1;
+        if (r->event.type == YAML_SEQUENCE_END_EVENT)
+            break;
+        if (r->event.type != YAML_SCALAR_EVENT)
+            return fail_at(r->ld, s->key, &o, "expected a list of values, got %s in it",
+                           event_what(&r->event));
+        const char *item = (const char *)r->event.data.scalar.value;
+        if (strchr(item, ',') || strlen(item) != r->event.data.scalar.length)
+            return fail_at(r->ld, s->key, &o, "a list item contains a comma or a NUL byte");
+        int w = snprintf(joined + n, sizeof joined - n, "%s%s", n ? "," : "", item);
+        if (w < 0 || (size_t)w >= sizeof joined - n)
+            return fail_at(r->ld, s->key, &o, "the list is longer than %zu bytes", sizeof joined);
+        n += (size_t)w;
+    }
+    if (r->line_of[i]) {
+        o.line = key_line;
+        return fail_at(r->ld, s->key, &o, "set twice in this file (first on line %lu)",
+                       r->line_of[i]);
+    }
+    r->line_of[i] = key_line;
+    return apply(r->ld, s, joined, &o);
+}
+
 /* The value of a known key, the current event. */
 static int read_leaf(yaml_reader *r, const setting *s, unsigned long key_line)
 {
@@ -890,6 +939,8 @@ static int read_leaf(yaml_reader *r, const setting *s, unsigned long key_line)
     origin o = {.src = FROM_FILE, .name = r->path, .line = event_line(r)};
     const char *text;
 
+    if (r->event.type == YAML_SEQUENCE_START_EVENT && s->list)
+        return read_list(r, s, key_line);
     if (r->event.type != YAML_SCALAR_EVENT)
         return fail_at(r->ld, s->key, &o, "expected a single value, got %s", event_what(&r->event));
     text = (const char *)r->event.data.scalar.value;

@@ -6,9 +6,12 @@
 #include <string.h>
 
 #include "tern/error.h"
+#include "background.h"
 #include "log.h"
+#include "middleware.h"
 #include "request.h"
 #include "response.h"
+#include "stream.h"
 #include "validation_error.h"
 #include "worker.h"
 
@@ -67,8 +70,12 @@ static void log_access(const early *e, int status, size_t bytes)
                     e->path_len, status, bytes, (uv_hrtime() - e->start_ns) / 1000, e->id);
 }
 
+static int answer_hooked(const early *e, int status, json_t *body);
+
 static int answer_now(const early *e, int status, json_t *body)
 {
+    if (tern__mw_wants_answers(e->w->app))
+        return answer_hooked(e, status, body);
     guard_new(e->w, e->hreq, NULL);
     size_t n = tern__send_json(e->hreq, status, body);
     json_decref(body);
@@ -144,6 +151,61 @@ static void req_put(tern_req *req)
     tern_worker_check_drained(w);
 }
 
+/* An immediate answer while status handlers or after functions exist: they see a request
+ * object as for a handler's answer (method, path, headers; no route, no parameters). */
+static int answer_hooked(const early *e, int status, json_t *body)
+{
+    tern_worker *w = e->w;
+    h2o_req_t *hreq = e->hreq;
+    size_t path_len = e->path_len;
+    guard_new(w, hreq, NULL);
+    tern_req *req = req_get(w);
+    if (req) {
+        int m = tern_method_parse(hreq->method.base, hreq->method.len);
+        req->h2o = hreq;
+        req->method = m < 0 ? TERN_METHOD_COUNT : (tern_method)m;
+        req->start_ns = e->start_ns;
+        memcpy(req->id, e->id, sizeof req->id);
+        req->path = tern_arena_strndup(&req->arena, hreq->path.base, path_len);
+        req->path_len = path_len;
+        req->query = "";
+        if (req->path) {
+            json_t *hooked = tern__mw_finish(req, status, body);
+            if (hooked) {
+                json_decref(body);
+                body = hooked;
+            }
+            tern__req_apply_headers(req, hreq);
+        }
+        req->h2o = NULL;
+    }
+    size_t n = tern__send_json(hreq, status, body);
+    json_decref(body);
+    if (req)
+        req_put(req);
+    w->served++;
+    log_access(e, status, n);
+    return 0;
+}
+
+/* A CORS preflight is answered before routing, as Starlette's middleware does. */
+static int answer_preflight(const early *e)
+{
+    tern_worker *w = e->w;
+    h2o_req_t *hreq = e->hreq;
+    const char *detail = NULL;
+    int status = tern__cors_preflight(&w->app->mw->cors, hreq, &detail);
+    if (status == 0)
+        return -1;
+    if (status != 200)
+        return answer_detail(e, status, detail);
+    guard_new(w, hreq, NULL);
+    tern__send(hreq, 200, H2O_STRLIT("text/plain; charset=utf-8"), "OK", 2);
+    w->served++;
+    log_access(e, 200, 2);
+    return 0;
+}
+
 void tern__req_pool_free(tern_worker *w)
 {
     while (w->free_reqs) {
@@ -155,7 +217,7 @@ void tern__req_pool_free(tern_worker *w)
 
 /* ---- the response --------------------------------------------------------------- */
 
-static void apply_headers(tern_req *req, h2o_req_t *hreq)
+void tern__req_apply_headers(tern_req *req, h2o_req_t *hreq)
 {
     for (tern_header_rec *h = req->headers; h; h = h->next) {
         /* h2o keeps pointers: copy into its pool, which outlives our arena */
@@ -186,7 +248,7 @@ static int answer_invalid(tern_req *req, json_t *errors, tern_body_status bst, c
     } else if (w->app->on_validation_error) {
         body = w->app->on_validation_error(req, errors);
         status = req->status ? req->status : 422;
-        apply_headers(req, hreq);
+        tern__req_apply_headers(req, hreq);
         if (body == TERN_RAW) { /* no raw answers here: the handler had no coroutine */
             status = 500;
             body = tern__detail("Internal Server Error");
@@ -216,6 +278,14 @@ static void log_req(tern_req *req, int status, size_t bytes)
 
 static void respond(tern_req *req, json_t *res)
 {
+    if (tern__stream_started(req)) {
+        size_t bytes;
+        bool failed = !res || req->scope.timed_out || req->shutting_down;
+        int st = tern__stream_finish(req, failed, &bytes);
+        req->worker->served++;
+        log_req(req, st, bytes);
+        return;
+    }
     h2o_req_t *hreq = req->h2o;
     if (!hreq) {
         log_req(req, 499, 0); /* client gone: the answer has nowhere to go */
@@ -224,32 +294,40 @@ static void respond(tern_req *req, json_t *res)
     req->h2o = NULL;
     req->guard->req = NULL; /* disarm before h2o_send, which may free the pool at once */
     int status = req->status ? req->status : req->route->status_code;
-    size_t n;
+    json_t *owned = NULL; /* an error body made here, or a status handler's */
     if (req->peer_closed) {
         status = 499; /* nginx's "client closed request": nobody reads this answer */
-        n = tern__send_detail(hreq, status, "Client Closed Request");
+        res = owned = tern__detail("Client Closed Request");
     } else if (req->shutting_down) {
         status = 503;
-        n = tern__send_detail(hreq, status, "Server shutting down");
+        res = owned = tern__detail("Server shutting down");
     } else if (req->scope.timed_out) {
         status = 504;
-        n = tern__send_detail(hreq, status, "Request timed out");
+        res = owned = tern__detail("Request timed out");
     } else if (!res) {
         status = 500;
         tern_log_error("request_id=%s %s %s: handler returned NULL (%s)", req->id,
                        tern_method_name(req->method), req->route->pattern, tern_errmsg());
-        n = tern__send_detail(hreq, status, "Internal Server Error");
-    } else {
-        apply_headers(req, hreq);
-        if (res == TERN_RAW) {
-            char *body = h2o_mem_alloc_pool(&hreq->pool, req->raw_len ? req->raw_len : 1);
-            memcpy(body, req->raw_body, req->raw_len);
-            tern__send(hreq, status, req->raw_ctype, strlen(req->raw_ctype), body, req->raw_len);
-            n = req->raw_len;
-        } else {
-            n = tern__send_json(hreq, status, res);
-        }
+        res = owned = tern__detail("Internal Server Error");
     }
+    if (owned)
+        req->headers = NULL; /* the handler's headers belonged to the answer it did not give */
+    json_t *hooked = tern__mw_finish(req, status, res == TERN_RAW ? NULL : res);
+    if (hooked) {
+        json_decref(owned);
+        res = owned = hooked;
+    }
+    tern__req_apply_headers(req, hreq);
+    size_t n;
+    if (res == TERN_RAW) {
+        char *body = h2o_mem_alloc_pool(&hreq->pool, req->raw_len ? req->raw_len : 1);
+        memcpy(body, req->raw_body, req->raw_len);
+        tern__send(hreq, status, req->raw_ctype, strlen(req->raw_ctype), body, req->raw_len);
+        n = req->raw_len;
+    } else {
+        n = tern__send_json(hreq, status, res);
+    }
+    json_decref(owned);
     req->worker->served++;
     log_req(req, status, n);
 }
@@ -257,7 +335,8 @@ static void respond(tern_req *req, json_t *res)
 static void *run_handler(void *arg)
 {
     tern_req *req = arg;
-    return req->route->fn(req);
+    json_t *answer = tern__mw_before(req);
+    return answer ? answer : req->route->fn(req);
 }
 
 static void on_handler_done(tern_task *t)
@@ -267,6 +346,7 @@ static void on_handler_done(tern_task *t)
     respond(req, res);
     if (res && res != TERN_RAW)
         json_decref(res);
+    tern__background_start(req);
     /* the request is answered: tasks it spawned and left running are cancelled, and
      * the scope ends (cleanups run) when the last of them returns */
     tern_scope_cancel_tasks(&req->scope);
@@ -313,6 +393,9 @@ int tern__on_req(h2o_handler_t *self, h2o_req_t *hreq)
 
     if (header_bytes(hreq) > app->cfg.header_limit)
         return answer_detail(&e, 431, "Request Header Fields Too Large");
+
+    if (app->mw && app->mw->cors.enabled && answer_preflight(&e) == 0)
+        return 0;
 
     tern_route_match m;
     /* an unknown method matches no route but still learns which methods the path has */

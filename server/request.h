@@ -68,6 +68,7 @@ struct tern_req {
     tern_req *pool_next;
     tern_req *live_next, *live_prev; /**< the worker's list of requests in flight */
     bool shutting_down;              /**< cancelled by the end of a drain: answer 503 */
+    struct tern_req_mw *mw;          /**< dependency values, background tasks, stream */
     _Alignas(16) unsigned char arena_inline[TERN_REQ_ARENA_INLINE];
 };
 
@@ -81,6 +82,8 @@ size_t tern__req_check_params(tern_req *req, json_t *errors);
 /** Validates the route's declared body into req->body_json; appends FastAPI error
  *  entries to errors (for json_invalid, only that one: FastAPI reports it alone). */
 tern_body_status tern__req_check_body(tern_req *req, json_t *errors);
+/** Adds the headers set with tern_set_header to h2o's response (copied into its pool). */
+void tern__req_apply_headers(tern_req *req, h2o_req_t *hreq);
 
 /** Frees the worker's pooled request objects (at worker shutdown). */
 void tern__req_pool_free(tern_worker *w);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "tern/error.h"
+#include "background.h"
 #include "log.h"
 #include "disconnect.h"
 #include "request.h"
@@ -153,10 +154,11 @@ void tern_worker_check_drained(tern_worker *w)
 {
     if (!w->stopping)
         return;
-    if (!w->drain_done && w->live_reqs == 0 && w->unwritten == 0)
+    if (!w->drain_done && w->live_reqs == 0 && w->unwritten == 0 && w->bg_tasks == 0)
         finish_drain(w);
     /* the loop may stop once no request, task or connection is left */
-    if (w->drain_done && !w->closed && w->live_reqs == 0 && w->connections == 0 && w->bg.live == 0)
+    if (w->drain_done && !w->closed && w->live_reqs == 0 && w->connections == 0 &&
+        w->bg.live == 0 && w->bg_tasks == 0)
         final_close(w);
 }
 
@@ -170,6 +172,7 @@ static void on_drain_timeout(uv_timer_t *t)
         req->shutting_down = true;
         tern_scope_cancel(&req->scope);
     }
+    tern__background_cancel_all(w);
     finish_drain(w);
     tern_worker_check_drained(w);
 }

@@ -49,6 +49,8 @@ struct tern_worker {
     bool closed;
     tern_worker_pools pools;       /**< this worker's Redis, MySQL and HTTP clients */
     tern_scope bg;                 /**< scope of the worker's own tasks (start hooks) */
+    unsigned bg_tasks;             /**< background tasks running (tern_background) */
+    struct bg_run *bg_runs;        /**< their records, to cancel them when a drain times out */
     tern_arena bg_arena;
     tern_metrics_worker metrics;   /**< written by this worker only; /metrics reads every worker's */
     tern_req_id_gen req_ids;       /**< makes X-Request-ID for requests that bring none */

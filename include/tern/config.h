@@ -51,6 +51,12 @@ typedef struct tern_config {
     char *crawl_urls;            /**< crawl.urls: comma-separated URLs GET /crawl fetches */
     bool metrics_enabled;        /**< metrics.enabled: serve Prometheus metrics */
     char *metrics_path;          /**< metrics.path: path of the metrics endpoint */
+    char *cors_allow_origins;    /**< cors.allow_origins: comma list of origins allowed cross-origin ("*": any); empty: CORS off */
+    char *cors_allow_methods;    /**< cors.allow_methods: comma list of methods a preflight may ask for ("*": any) */
+    char *cors_allow_headers;    /**< cors.allow_headers: comma list of request headers a preflight may ask for ("*": any) */
+    bool cors_allow_credentials; /**< cors.allow_credentials: allow cookies/authorization cross-origin */
+    char *cors_expose_headers;   /**< cors.expose_headers: comma list of response headers scripts may read */
+    int cors_max_age;            /**< cors.max_age: seconds a browser may cache a preflight answer */
     char *config_path;           /**< the YAML file that was read (NULL: none) */
 } tern_config;
 

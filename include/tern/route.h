@@ -26,6 +26,9 @@ typedef struct tern_req tern_req;
 /** A service: config, routes and workers. */
 typedef struct tern_app tern_app;
 
+/** A dependency run before a handler (defined in middleware.h). */
+typedef struct tern_dependency tern_dependency;
+
 /** A handler runs on its own coroutine. It returns a JSON value (sent with the
  *  status set by tern_set_status, 200 by default, and freed by tern), the result of
  *  tern_error(), or TERN_RAW after tern_respond()/tern_text(). NULL means 500. */
@@ -47,6 +50,7 @@ typedef struct tern_route_opts {
     const tern_response_decl *responses; /**< other documented responses, ended by {0} */
     bool deprecated;             /**< marks the operation deprecated in the document */
     bool include_in_schema_off;  /**< true: left out of the OpenAPI document */
+    const tern_dependency *depends; /**< run before the handler, ended by {0} (middleware.h) */
 } tern_route_opts;
 
 /** Adds a route. The path has static segments, `{name}` segments (typed by a

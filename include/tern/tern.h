@@ -17,6 +17,8 @@
 #include "http_client.h"
 #include "app.h"
 #include "template.h"
+#include "middleware.h"
+#include "stream.h"
 
 /** tern's version as "major.minor.patch". */
 const char *tern_version(void);

@@ -62,6 +62,12 @@ static const struct {
     {"mysql.idle_ping_ms", "TERN_MYSQL_IDLE_PING_MS"},
     {"mysql.pool_recycle_s", "TERN_MYSQL_POOL_RECYCLE_S"},
     {"crawl.urls", "TERN_CRAWL_URLS"},
+    {"cors.allow_origins", "TERN_CORS_ALLOW_ORIGINS"},
+    {"cors.allow_methods", "TERN_CORS_ALLOW_METHODS"},
+    {"cors.allow_headers", "TERN_CORS_ALLOW_HEADERS"},
+    {"cors.allow_credentials", "TERN_CORS_ALLOW_CREDENTIALS"},
+    {"cors.expose_headers", "TERN_CORS_EXPOSE_HEADERS"},
+    {"cors.max_age", "TERN_CORS_MAX_AGE"},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -432,6 +438,29 @@ Test(config, bad_value_names_key_file_and_line)
     assert_load_fails(load_yaml("port: 8080\n\nlimits:\n  header_bytes: lots\n"), "");
     cr_assert_str_eq(err, "config: limits.header_bytes (t.yaml line 4): "
                           "expected a size like 16384 or 16k, got \"lots\"");
+}
+
+Test(config, list_keys_take_a_yaml_sequence_or_a_comma_list)
+{
+    cr_assert_eq(load_yaml("cors:\n  allow_origins: [https://a.example, \"https://b.example\"]\n"
+                           "  allow_methods:\n    - GET\n    - POST\n  max_age: 60\n"),
+                 0, "%s", err);
+    cr_assert_str_eq(cfg.cors_allow_origins, "https://a.example,https://b.example");
+    cr_assert_str_eq(cfg.cors_allow_methods, "GET,POST");
+    cr_assert_eq(cfg.cors_max_age, 60);
+    tern_config_free(&cfg);
+    cr_assert_eq(load_yaml("cors:\n  allow_headers: []\n"), 0, "%s", err);
+    cr_assert_str_eq(cfg.cors_allow_headers, "");
+    tern_config_free(&cfg);
+    setenv("TERN_CORS_ALLOW_ORIGINS", "*", 1);
+    cr_assert_eq(load_yaml("cors:\n  allow_origins: [https://a.example]\n"), 0, "%s", err);
+    cr_assert_str_eq(cfg.cors_allow_origins, "*", "env beats file");
+    tern_config_free(&cfg);
+    assert_load_fails(load_yaml("cors:\n  allow_origins: [[a]]\n"), "cors.allow_origins");
+    assert_error_has("list of values");
+    tern_config_free(&cfg);
+    assert_load_fails(load_yaml("cors:\n  expose_headers: [\"a,b\"]\n"), "cors.expose_headers");
+    assert_error_has("comma");
 }
 
 Test(config, sequence_where_a_value_belongs)
