@@ -39,6 +39,7 @@ struct tern_app {
     void (*worker_stop_hooks[8])(void); /**< tern_on_worker_stop, run in reverse order */
     size_t nworker_stop_hooks;
     volatile int start_failed;  /**< a worker could not open its pools: exit 2 */
+    struct tern_docs *docs;     /**< the OpenAPI document and docs pages (docs.enabled) */
 };
 
 #endif

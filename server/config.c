@@ -83,6 +83,7 @@ typedef struct setting {
 
 static const char *check_ip(const char *text);
 static const char *check_header_value(const char *text);
+static const char *check_url_path(const char *text);
 
 static const enum_name access_log_names[] = {
     {"plain", TERN_ACCESS_LOG_PLAIN},
@@ -158,6 +159,16 @@ static const setting settings[] = {
      .help = "close MySQL connections older than this many seconds (0: never)"},
     {"crawl.urls", STRING(crawl_urls), .def = "", .metavar = "URLS",
      .help = "comma-separated URLs that GET /crawl fetches concurrently"},
+    {"docs.enabled", BOOL(docs_enabled), .def = "true",
+     .help = "serve the OpenAPI document, /docs and /redoc (false: all three answer 404)"},
+    {"docs.title", STRING(docs_title), .def = "tern", .help = "info.title of the OpenAPI document"},
+    {"docs.version", STRING(docs_version), .def = "0.1.0",
+     .help = "info.version of the OpenAPI document (the API's version)"},
+    {"docs.openapi_url", STRING(docs_openapi_url), .def = "/openapi.json", .check = check_url_path,
+     .metavar = "PATH", .help = "where the OpenAPI document is served"},
+    {"docs.assets_dir", STRING(docs_assets_dir), .def = "", .metavar = "DIR",
+     .help = "folder with swagger-ui-bundle.js, swagger-ui.css, redoc.standalone.js served "
+             "under /docs/assets (empty: the pages load them from the jsDelivr CDN)"},
 };
 
 #define N_SETTINGS (sizeof settings / sizeof settings[0])
@@ -567,6 +578,14 @@ static const char *check_header_value(const char *text)
     for (; *text; text++)
         if ((unsigned char)*text < 0x20 || *text == 0x7f)
             return "text without control characters";
+    return NULL;
+}
+
+static const char *check_url_path(const char *text)
+{
+    /* a route pattern: absolute, no query, nothing the router would read as a parameter */
+    if (text[0] != '/' || strpbrk(text, "?#{} \t"))
+        return "an absolute URL path such as /openapi.json";
     return NULL;
 }
 

@@ -47,6 +47,11 @@ typedef struct tern_config {
     uint64_t mysql_idle_ping_ms; /**< mysql.idle_ping_ms: ping connections idle longer than this */
     int mysql_pool_recycle_s;    /**< mysql.pool_recycle_s: close connections older than this (0: never) */
     char *crawl_urls;            /**< crawl.urls: comma-separated URLs GET /crawl fetches */
+    bool docs_enabled;           /**< docs.enabled: serve the OpenAPI document, /docs and /redoc */
+    char *docs_title;            /**< docs.title: info.title of the OpenAPI document */
+    char *docs_version;          /**< docs.version: info.version of the OpenAPI document */
+    char *docs_openapi_url;      /**< docs.openapi_url: path of the OpenAPI document */
+    char *docs_assets_dir;       /**< docs.assets_dir: local Swagger UI / ReDoc files ("" = CDN) */
     char *config_path;           /**< the YAML file that was read (NULL: none) */
 } tern_config;
 

@@ -47,6 +47,8 @@ typedef struct tern_route_opts {
     const tern_response_decl *responses; /**< other documented responses, ended by {0} */
     bool deprecated;             /**< marks the operation deprecated in the document */
     bool include_in_schema_off;  /**< true: left out of the OpenAPI document */
+    const char *handler_name;    /**< the handler's name as written (set by tern_get() and friends):
+                                      FastAPI's route name, for the default summary and operationId */
 } tern_route_opts;
 
 /** Adds a route. The path has static segments, `{name}` segments (typed by a
@@ -57,7 +59,8 @@ int tern_route(tern_app *app, tern_method m, const char *path, tern_handler fn,
                const tern_route_opts *opts);
 
 #define TERN__ROUTE(app, m, path, fn, ...)                                                         \
-    tern_route((app), (m), (path), (fn), &(const tern_route_opts){._reserved = 0, __VA_ARGS__})
+    tern_route((app), (m), (path), (fn),                                                           \
+               &(const tern_route_opts){._reserved = 0, .handler_name = #fn, __VA_ARGS__})
 /** Declares a GET route: tern_get(app, "/items/{item_id}", fn, .params = p, .summary = "..."). */
 #define tern_get(app, path, ...) TERN__ROUTE(app, TERN_GET, path, __VA_ARGS__)
 /** Declares a POST route. */

@@ -60,6 +60,11 @@ static const struct {
     {"mysql.idle_ping_ms", "TERN_MYSQL_IDLE_PING_MS"},
     {"mysql.pool_recycle_s", "TERN_MYSQL_POOL_RECYCLE_S"},
     {"crawl.urls", "TERN_CRAWL_URLS"},
+    {"docs.enabled", "TERN_DOCS_ENABLED"},
+    {"docs.title", "TERN_DOCS_TITLE"},
+    {"docs.version", "TERN_DOCS_VERSION"},
+    {"docs.openapi_url", "TERN_DOCS_OPENAPI_URL"},
+    {"docs.assets_dir", "TERN_DOCS_ASSETS_DIR"},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
