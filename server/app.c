@@ -302,6 +302,11 @@ static void app_free(tern_app *app)
     free(app);
 }
 
+void tern_app_free(tern_app *app)
+{
+    app_free(app);
+}
+
 /* Starts every worker; on failure stops those already running. */
 static int start_workers(tern_app *app)
 {

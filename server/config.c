@@ -583,8 +583,9 @@ static const char *check_header_value(const char *text)
 
 static const char *check_url_path(const char *text)
 {
-    /* a route pattern: absolute, no query, nothing the router would read as a parameter */
-    if (text[0] != '/' || strpbrk(text, "?#{} \t"))
+    /* a route pattern (absolute, no query, no `{param}`) that the docs pages also quote
+     * in HTML and JavaScript as it is */
+    if (text[0] != '/' || strpbrk(text, "?#{} \t\"'<>\\"))
         return "an absolute URL path such as /openapi.json";
     return NULL;
 }
