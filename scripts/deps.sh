@@ -13,6 +13,8 @@ PKGS=(
   # tests and tools
   libcriterion-dev libcurl4-openssl-dev curl openssl valgrind libclang-rt-14-dev
   redis-server mariadb-server mariadb-client wrk procps
+  # OpenAPI checks (tests/openapi): npm validator packages, headless browser for /docs
+  nodejs npm chromium
 )
 if [ "${1:-}" = "--cross" ]; then
   PKGS+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
