@@ -10,13 +10,21 @@ static json_t *read_item(tern_req *req)
 }
 
 static const tern_param read_item_params[] = {
-    TERN_PATH_INT("item_id"),
-    TERN_QUERY_STR("q"),
+    TERN_PATH_INT("item_id", TERN_DESCRIPTION("the item's id"), .example = "5"),
+    TERN_QUERY_STR("q", TERN_DESCRIPTION("echoed back when given"), .example = "somequery"),
     {0},
 };
+
+static const tern_field item_fields[] = {
+    TERN_FIELD_INT("item_id"),
+    TERN_FIELD_STR("q", TERN_NULLABLE),
+    {0},
+};
+static const tern_model item = {.name = "Item", .fields = item_fields};
+static const char *const item_tags[] = {"items", NULL};
 
 void routes_items(tern_app *app)
 {
     tern_get(app, "/items/{item_id}", read_item, .params = read_item_params,
-             .summary = "Read one item");
+             .summary = "Read one item", .tags = item_tags, .response_model = &item);
 }

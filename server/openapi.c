@@ -147,7 +147,13 @@ static json_t *responses(doc_ctx *d, const tern_route_rec *r, const char *uid, b
             if (!schema)
                 goto fail;
         }
-        json_object_set_new(ok, "content", json_pack("{s:{s:o}}", "application/json", "schema", schema));
+        const char *media = r->opts.response_media_type;
+        if (media && strcmp(media, "application/json") != 0 && !r->opts.response_model) {
+            json_decref(schema); /* FastAPI's PlainTextResponse, HTMLResponse, ... */
+            schema = json_pack("{s:s}", "type", "string");
+        }
+        json_object_set_new(ok, "content",
+                            json_pack("{s:{s:o}}", media ? media : "application/json", "schema", schema));
     }
     snprintf(key, sizeof key, "%d", status);
     json_object_set_new(out, key, ok);

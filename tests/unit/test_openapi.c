@@ -387,3 +387,15 @@ Test(openapi, two_models_with_one_name_are_refused)
     cr_assert_not_null(strstr(tern_errmsg(), "route POST /b: two different models are named 'Message'"),
                        "%s", tern_errmsg());
 }
+
+Test(openapi, other_media_types_are_documented_as_text)
+{
+    /* FastAPI's response_class=PlainTextResponse */
+    cr_assert_eq(tern_get(app, "/plaintext", read_root, .response_media_type = "text/plain"), 0);
+    json_t *doc = document();
+    assert_json(json_object_get(op_of(doc, "/plaintext", "get"), "responses"),
+                "{\"200\":{\"description\":\"Successful Response\",\"content\":{\"text/plain\":"
+                "{\"schema\":{\"type\":\"string\"}}}}}",
+                "GET /plaintext responses");
+    json_decref(doc);
+}
