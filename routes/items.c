@@ -20,11 +20,11 @@ static const tern_field item_fields[] = {
     TERN_FIELD_STR("q", TERN_NULLABLE),
     {0},
 };
-static const tern_model item = {.name = "Item", .fields = item_fields};
+static const tern_model item_read = {.name = "ItemRead", .fields = item_fields};
 static const char *const item_tags[] = {"items", NULL};
 
 void routes_items(tern_app *app)
 {
     tern_get(app, "/items/{item_id}", read_item, .params = read_item_params,
-             .summary = "Read one item", .tags = item_tags, .response_model = &item);
+             .summary = "Read one item", .tags = item_tags, .response_model = &item_read);
 }

@@ -217,6 +217,53 @@ json_t *tern__oa_param_schema(const tern_param *p)
 
 static int remember(tern_oa_models *models, const tern_model *m);
 
+static bool str_same(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool enums_same(const char *const *a, const char *const *b)
+{
+    for (; a && b && *a && *b; a++, b++)
+        if (strcmp(*a, *b) != 0)
+            return false;
+    return a == b || (a && b && !*a && !*b);
+}
+
+/* Same declaration, wherever it lives: a model defined in a header that two files
+ * include is one schema. Nested models compare by name (each is checked on its own). */
+static bool field_same(const tern_field *a, const tern_field *b)
+{
+    if (a == b)
+        return true;
+    if (!a || !b)
+        return false;
+    return str_same(a->name, b->name) && a->type == b->type &&
+           (a->model == b->model || (a->model && b->model && str_same(a->model->name, b->model->name))) &&
+           field_same(a->items, b->items) && a->optional == b->optional &&
+           a->nullable == b->nullable && str_same(a->default_json, b->default_json) &&
+           a->has_ge == b->has_ge && a->has_gt == b->has_gt && a->has_le == b->has_le &&
+           a->has_lt == b->has_lt && (!a->has_ge || a->ge == b->ge) &&
+           (!a->has_gt || a->gt == b->gt) && (!a->has_le || a->le == b->le) &&
+           (!a->has_lt || a->lt == b->lt) && a->has_min_length == b->has_min_length &&
+           a->has_max_length == b->has_max_length &&
+           (!a->has_min_length || a->min_length == b->min_length) &&
+           (!a->has_max_length || a->max_length == b->max_length) &&
+           str_same(a->pattern, b->pattern) && enums_same(a->enum_values, b->enum_values) &&
+           str_same(a->description, b->description) && str_same(a->example_json, b->example_json);
+}
+
+static bool model_same(const tern_model *a, const tern_model *b)
+{
+    if (!str_same(a->description, b->description) || a->forbid_extra != b->forbid_extra)
+        return false;
+    const tern_field *fa = a->fields, *fb = b->fields;
+    for (; fa && fb && fa->name && fb->name; fa++, fb++)
+        if (!field_same(fa, fb))
+            return false;
+    return (!fa || !fa->name) && (!fb || !fb->name);
+}
+
 static int remember_field(tern_oa_models *models, const tern_field *f)
 {
     if (f->type == TERN_F_OBJECT)
@@ -239,6 +286,8 @@ static int remember(tern_oa_models *models, const tern_model *m)
     for (size_t i = 0; i < models->n; i++) {
         if (models->v[i] == m)
             return 0; /* seen: also ends the walk of a model that nests itself */
+        if (!strcmp(models->v[i]->name, m->name) && model_same(models->v[i], m))
+            return 0;
         if (!strcmp(models->v[i]->name, m->name)) {
             snprintf(models->err, sizeof models->err,
                      "two different models are named '%.64s' (schema names must be unique)", m->name);

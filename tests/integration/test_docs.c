@@ -11,6 +11,9 @@
 
 #include "service.h"
 
+#define NOT_FOUND "{\"detail\":\"Not Found\"}"
+#define NOT_ALLOWED "{\"detail\":\"Method Not Allowed\"}"
+
 static void get_ok(const svc *s, const char *path, const char *ctype, http_resp *r)
 {
     char buf[128];
@@ -54,7 +57,7 @@ Test(docs, openapi_json_describes_the_service, .timeout = 30)
     http_resp_free(&r);
     /* a route like any other: HEAD answers, other methods get 405 */
     expect_status(&s, "HEAD", "/openapi.json", 200, "");
-    expect_status(&s, "POST", "/openapi.json", 405, "{\"detail\":\"Method Not Allowed\"}");
+    expect_status(&s, "POST", "/openapi.json", 405, NOT_ALLOWED);
     cr_expect_eq(svc_stop(&s, SIGTERM, 10), 0);
 }
 
@@ -77,10 +80,10 @@ Test(docs, pages_load_swagger_ui_and_redoc_from_the_cdn, .timeout = 30)
     cr_expect_not_null(strstr(r.body, "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js"));
     http_resp_free(&r);
     expect_status(&s, "HEAD", "/docs", 200, "");
-    expect_status(&s, "DELETE", "/redoc", 405, "{\"detail\":\"Method Not Allowed\"}");
+    expect_status(&s, "DELETE", "/redoc", 405, NOT_ALLOWED);
     /* no local assets: nothing to serve there */
-    expect_status(&s, "GET", "/docs/assets/swagger-ui.css", 404, "{\"detail\":\"Not Found\"}");
-    expect_status(&s, "GET", "/docs/oauth2-redirect", 404, "{\"detail\":\"Not Found\"}");
+    expect_status(&s, "GET", "/docs/assets/swagger-ui.css", 404, NOT_FOUND);
+    expect_status(&s, "GET", "/docs/oauth2-redirect", 404, NOT_FOUND);
     cr_expect_eq(svc_stop(&s, SIGTERM, 10), 0);
 }
 
@@ -96,7 +99,7 @@ Test(docs, openapi_url_moves_the_document, .timeout = 30)
     get_ok(&s, "/docs", "text/html; charset=utf-8", &r);
     cr_expect_not_null(strstr(r.body, "url: '/api/v1/openapi.json'"), "%s", r.body);
     http_resp_free(&r);
-    expect_status(&s, "GET", "/openapi.json", 404, "{\"detail\":\"Not Found\"}");
+    expect_status(&s, "GET", "/openapi.json", 404, NOT_FOUND);
     cr_expect_eq(svc_stop(&s, SIGTERM, 10), 0);
 }
 
@@ -105,9 +108,9 @@ Test(docs, docs_off_answers_404_everywhere, .timeout = 30)
     svc s;
     const char *args[] = {"--docs.enabled", "false", NULL};
     cr_assert_eq(svc_start(&s, NULL, args, NULL, NULL), 0);
-    expect_status(&s, "GET", "/openapi.json", 404, "{\"detail\":\"Not Found\"}");
-    expect_status(&s, "GET", "/docs", 404, "{\"detail\":\"Not Found\"}");
-    expect_status(&s, "GET", "/redoc", 404, "{\"detail\":\"Not Found\"}");
+    expect_status(&s, "GET", "/openapi.json", 404, NOT_FOUND);
+    expect_status(&s, "GET", "/docs", 404, NOT_FOUND);
+    expect_status(&s, "GET", "/redoc", 404, NOT_FOUND);
     expect_status(&s, "GET", "/items/3", 200, "{\"item_id\":3,\"q\":null}");
     cr_expect_eq(svc_stop(&s, SIGTERM, 10), 0);
 }
@@ -174,8 +177,8 @@ Test(docs, local_assets_are_served_from_memory, .timeout = 30)
     get_ok(&s, "/docs/oauth2-redirect", "text/html; charset=utf-8", &r);
     cr_expect_str_eq(r.body, "<p>redirect</p>\n");
     http_resp_free(&r);
-    expect_status(&s, "GET", "/docs/assets/secret.txt", 404, "{\"detail\":\"Not Found\"}");
-    expect_status(&s, "GET", "/docs/assets/..%2fswagger-ui.css", 404, "{\"detail\":\"Not Found\"}");
+    expect_status(&s, "GET", "/docs/assets/secret.txt", 404, NOT_FOUND);
+    expect_status(&s, "GET", "/docs/assets/..%2fswagger-ui.css", 404, NOT_FOUND);
     cr_expect_eq(svc_stop(&s, SIGTERM, 10), 0);
 }
 

@@ -379,6 +379,26 @@ Test(openapi, openapi_url_must_be_a_plain_path)
 
 static const tern_model other_message = {.name = "Message", .fields = team_fields};
 
+/* the same declaration written twice (a header included by two files) is one schema */
+static const tern_field message_fields_again[] = {
+    TERN_FIELD_STR("detail"),
+    {0},
+};
+static const tern_model message_again = {.name = "Message", .fields = message_fields_again};
+
+Test(openapi, one_declaration_written_twice_is_one_schema)
+{
+    cr_assert_eq(tern_post(app, "/a", create_hero, .body = &message), 0);
+    cr_assert_eq(tern_post(app, "/b", create_hero, .body = &message_again), 0);
+    json_t *doc = document();
+    const json_t *schemas = json_object_get(json_object_get(doc, "components"), "schemas");
+    assert_json(json_object_get(schemas, "Message"),
+                "{\"properties\":{\"detail\":{\"type\":\"string\",\"title\":\"Detail\"}},"
+                "\"type\":\"object\",\"required\":[\"detail\"],\"title\":\"Message\"}",
+                "Message");
+    json_decref(doc);
+}
+
 Test(openapi, two_models_with_one_name_are_refused)
 {
     cr_assert_eq(tern_post(app, "/a", create_hero, .body = &message), 0);
