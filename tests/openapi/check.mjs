@@ -63,8 +63,15 @@ async function startService(extraArgs) {
   let log = '';
   child.stdout.on('data', (d) => { log += d; });
   child.stderr.on('data', (d) => { log += d; });
-  const stop = () => { if (child.exitCode === null) child.kill('SIGTERM'); };
-  cleanups.push(stop);
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
+  const kill = () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM'); };
+  cleanups.push(kill);
+  // a clean shutdown exits 0; a sanitizer report (leak, UB) makes it fail
+  const stop = async () => {
+    kill();
+    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 15000))]);
+    check(code === 0, `tern-service (${extraArgs.join(' ') || 'defaults'}) stops cleanly`, `exit ${code}\n${log}`);
+  };
   const base = `http://127.0.0.1:${port}`;
   for (const started = Date.now(); Date.now() - started < 10000;) {
     if (child.exitCode !== null) break;
@@ -123,7 +130,7 @@ async function validate() {
   } catch {
     check(true, 'swagger-parser refuses a parameter "in": "body"');
   }
-  svc.stop();
+  await svc.stop();
 }
 
 // ---- browser ---------------------------------------------------------------------------
@@ -180,7 +187,7 @@ async function browser() {
     check(lacking.length === 0, `/${page} renders all ${ops.length} operations (path and summary)`,
       `missing: ${lacking.join(', ')}`);
   }
-  svc.stop();
+  await svc.stop();
 
   // The same check on a page that cannot render must fail.
   const empty = path.join(tmpDir('tern-empty-'), 'empty.js');
@@ -189,7 +196,7 @@ async function browser() {
   const lacking = missing(renderedDom(`${dead.base}/docs`), doc, 'docs');
   check(lacking.length === ops.length, 'a /docs without Swagger UI fails the same check',
     `only ${lacking.length} of ${ops.length} missing`);
-  dead.stop();
+  await dead.stop();
 }
 
 try {
