@@ -13,9 +13,13 @@ PKGS=(
   # tests and tools
   libcriterion-dev libcurl4-openssl-dev curl openssl valgrind libclang-rt-14-dev
   redis-server mariadb-server mariadb-client wrk procps
-  # OpenAPI checks (tests/openapi): npm validator packages, headless browser for /docs
-  nodejs npm chromium
+  # OpenAPI checks (tests/openapi): headless Chromium renders /docs and /redoc
+  chromium
 )
+# ...and Node.js + npm run the validator. Only when missing: a Node.js from elsewhere
+# (NodeSource's) ships its own npm and conflicts with Debian's npm package.
+command -v node >/dev/null || PKGS+=(nodejs)
+command -v npm >/dev/null || PKGS+=(npm)
 if [ "${1:-}" = "--cross" ]; then
   PKGS+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 fi
