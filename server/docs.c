@@ -225,18 +225,19 @@ static int add_route(tern_app *app, const char *path, tern_handler fn, const cha
                       &(tern_route_opts){.include_in_schema_off = true, .handler_name = name});
 }
 
-static int add_routes(tern_app *app, const tern_docs *d)
+/* On failure *failed is the path that could not be added. */
+static int add_routes(tern_app *app, const tern_docs *d, const char **failed)
 {
-    int rc = add_route(app, app->cfg.docs_openapi_url, serve_openapi, "openapi");
+    int rc = add_route(app, *failed = app->cfg.docs_openapi_url, serve_openapi, "openapi");
     if (rc == 0)
-        rc = add_route(app, "/docs", serve_swagger, "swagger_ui_html");
+        rc = add_route(app, *failed = "/docs", serve_swagger, "swagger_ui_html");
     if (rc == 0)
-        rc = add_route(app, "/redoc", serve_redoc, "redoc_html");
+        rc = add_route(app, *failed = "/redoc", serve_redoc, "redoc_html");
     if (rc == 0 && d->assets[OAUTH2_ASSET].data)
-        rc = add_route(app, "/docs/oauth2-redirect", serve_oauth2_redirect,
+        rc = add_route(app, *failed = "/docs/oauth2-redirect", serve_oauth2_redirect,
                        "swagger_ui_redirect");
     if (rc == 0 && d->assets[0].data)
-        rc = add_route(app, ASSETS_URL "/{name}", serve_asset, "docs_asset");
+        rc = add_route(app, *failed = ASSETS_URL "/{name}", serve_asset, "docs_asset");
     return rc;
 }
 
@@ -258,11 +259,18 @@ int tern__docs_setup(tern_app *app, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    if (add_routes(app, d) < 0) {
+    const char *failed;
+    int rc = add_routes(app, d, &failed);
+    if (rc == -EEXIST) {
         /* a route of the app's own sits there: say which key moves ours */
-        snprintf(err, errlen, "%s (the docs routes: docs.openapi_url, /docs, /redoc; or docs.enabled: false)",
-                 app->route_error ? app->route_error : "docs routes");
-        return -EINVAL;
+        snprintf(err, errlen, "docs: GET %s is both a route of the app and a docs route "
+                 "(docs.openapi_url moves the document; docs.enabled: false drops the docs routes)",
+                 failed);
+        return rc;
+    }
+    if (rc < 0) {
+        snprintf(err, errlen, "docs: %s", app->route_error ? app->route_error : "cannot add routes");
+        return rc;
     }
     json_t *doc = tern__openapi_build(app, err, errlen);
     if (!doc)

@@ -419,3 +419,40 @@ Test(openapi, other_media_types_are_documented_as_text)
                 "GET /plaintext responses");
     json_decref(doc);
 }
+
+/* ---- the docs routes ------------------------------------------------------------------ */
+
+#include "app_impl.h"
+#include "docs.h"
+
+Test(openapi, docs_routes_join_the_router_but_not_the_document)
+{
+    char err[600] = "";
+    cr_assert_eq(tern_get(app, "/items/{item_id}", read_item, .params = read_item_params), 0);
+    cr_assert_eq(tern__docs_setup(app, err, sizeof err), 0, "%s", err);
+    /* /openapi.json, /docs, /redoc (no assets folder: no oauth2 page, no assets route) */
+    cr_assert_eq(tern_router_count(app->router), 4);
+    json_t *doc = document();
+    const json_t *paths = json_object_get(doc, "paths");
+    cr_assert_eq(json_object_size(paths), 1);
+    cr_assert_not_null(json_object_get(paths, "/items/{item_id}"));
+    json_decref(doc);
+}
+
+Test(openapi, docs_off_adds_no_route)
+{
+    app->cfg.docs_enabled = false;
+    char err[600] = "";
+    cr_assert_eq(tern__docs_setup(app, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(tern_router_count(app->router), 0);
+}
+
+Test(openapi, an_app_route_at_docs_stops_start_up_with_one_line)
+{
+    char err[600] = "";
+    cr_assert_eq(tern_get(app, "/docs", read_root), 0);
+    cr_assert_lt(tern__docs_setup(app, err, sizeof err), 0);
+    cr_assert_str_eq(err, "docs: GET /docs is both a route of the app and a docs route "
+                          "(docs.openapi_url moves the document; docs.enabled: false drops the "
+                          "docs routes)");
+}
