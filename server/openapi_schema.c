@@ -344,14 +344,17 @@ static json_t *field_schema(const tern_field *f)
     }
     if (f->nullable && f->type != TERN_F_ANY)
         s = or_null(s);
-    /* pydantic titles every field but a plain reference to a model */
-    if (f->name && !(f->type == TERN_F_OBJECT && !f->nullable))
+    /* pydantic titles every field but a reference to a model (nullable or not) */
+    if (f->name && f->type != TERN_F_OBJECT)
         set_title(s, f->name);
     if (f->description)
         json_object_set_new(s, "description", json_string(f->description));
-    json_t *v;
-    if (f->default_json && (v = json_text(f->default_json)))
+    /* FastAPI's schemas leave out a null default (`x: T | None = None`) */
+    json_t *v = f->default_json ? json_text(f->default_json) : NULL;
+    if (v && !json_is_null(v))
         json_object_set_new(s, "default", v);
+    else
+        json_decref(v);
     if (f->example_json && (v = json_text(f->example_json)))
         json_object_set_new(s, "examples", json_pack("[o]", v));
     return s;
