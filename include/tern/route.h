@@ -47,10 +47,8 @@ typedef struct tern_route_opts {
     const tern_response_decl *responses; /**< other documented responses, ended by {0} */
     bool deprecated;             /**< marks the operation deprecated in the document */
     bool include_in_schema_off;  /**< true: left out of the OpenAPI document */
-    const char *response_media_type; /**< success response's media type for the document
-                                      (default application/json; others documented as text) */
-    const char *handler_name;    /**< the handler's name as written (set by tern_get() and friends):
-                                      FastAPI's route name, for the default summary and operationId */
+    const char *response_media_type; /**< success media type in the document (default application/json) */
+    const char *handler_name;    /**< the handler's name, set by tern_get() and friends (default summary, operationId) */
 } tern_route_opts;
 
 /** Adds a route. The path has static segments, `{name}` segments (typed by a
