@@ -63,5 +63,6 @@ static json_t *crawl(tern_req *req)
 
 void routes_crawl(tern_app *app)
 {
-    tern_get(app, "/crawl", crawl, .summary = "Fetch the configured URLs concurrently");
+    static const char *const tags[] = {"tutorial", NULL};
+    tern_get(app, "/crawl", crawl, .summary = "Fetch the configured URLs concurrently", .tags = tags);
 }

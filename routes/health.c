@@ -43,8 +43,15 @@ static json_t *readyz(tern_req *req)
     return json_pack("{s:s,s:o}", "status", "ready", "pools", pools_json());
 }
 
+static const char *const health_tags[] = {"health", NULL};
+static const tern_response_decl readyz_responses[] = {
+    {.status = 503, .description = "A configured pool cannot serve (detail says which)"},
+    {0},
+};
+
 void routes_health(tern_app *app)
 {
-    tern_get(app, "/healthz", healthz, .summary = "Liveness: the process runs");
-    tern_get(app, "/readyz", readyz, .summary = "Readiness: the configured pools can serve");
+    tern_get(app, "/healthz", healthz, .summary = "Liveness: the process runs", .tags = health_tags);
+    tern_get(app, "/readyz", readyz, .summary = "Readiness: the configured pools can serve",
+             .tags = health_tags, .responses = readyz_responses);
 }

@@ -46,8 +46,8 @@ static json_t *update_item(tern_req *req)
 }
 
 static const tern_param read_item_params[] = {
-    TERN_PATH_INT("item_id"),
-    TERN_QUERY_STR("q"),
+    TERN_PATH_INT("item_id", TERN_DESCRIPTION("the item's id"), .example = "5"),
+    TERN_QUERY_STR("q", TERN_DESCRIPTION("echoed back when given"), .example = "somequery"),
     {0},
 };
 
@@ -56,13 +56,20 @@ static const tern_param update_item_params[] = {
     TERN_QUERY_STR("q", TERN_MAX_LENGTH(50)),
     {0},
 };
+static const tern_field item_read_fields[] = {
+    TERN_FIELD_INT("item_id"),
+    TERN_FIELD_STR("q", TERN_NULLABLE),
+    {0},
+};
+static const tern_model item_read = {.name = "ItemRead", .fields = item_read_fields};
+static const char *const item_tags[] = {"items", NULL};
 
 void routes_items(tern_app *app)
 {
     tern_get(app, "/items/{item_id}", read_item, .params = read_item_params,
-             .summary = "Read one item");
+             .summary = "Read one item", .tags = item_tags, .response_model = &item_read);
     tern_post(app, "/items", create_item, .body = &item, .summary = "Create an item",
-              .response_model = &item);
+              .tags = item_tags, .response_model = &item);
     tern_put(app, "/items/{item_id}", update_item, .params = update_item_params, .body = &item,
-             .summary = "Replace an item");
+             .summary = "Replace an item", .tags = item_tags);
 }

@@ -54,8 +54,9 @@ static const tern_param db_sleep_params[] = {
 
 void routes_mysql_demo(tern_app *app)
 {
+    static const char *const tutorial[] = {"tutorial", NULL}, *const tfb[] = {"techempower", NULL};
     tern_get(app, "/db/sleep", db_sleep, .params = db_sleep_params,
-             .summary = "Hold a database connection for ms (SELECT SLEEP)");
-    tern_get(app, "/mysql", mysql_demo, .summary = "The tutorial's MySQL demo");
-    tern_get(app, "/db", db, .summary = "TechEmpower single query");
+             .summary = "Hold a database connection for ms (SELECT SLEEP)", .tags = tutorial);
+    tern_get(app, "/mysql", mysql_demo, .summary = "The tutorial's MySQL demo", .tags = tutorial);
+    tern_get(app, "/db", db, .summary = "TechEmpower single query", .tags = tfb);
 }

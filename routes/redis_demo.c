@@ -16,5 +16,7 @@ static json_t *red(tern_req *req)
 
 void routes_redis_demo(tern_app *app)
 {
-    tern_get(app, "/red", red, .summary = "The tutorial's Redis demo (HSET + HGETALL car)");
+    static const char *const tags[] = {"tutorial", NULL};
+    tern_get(app, "/red", red, .summary = "The tutorial's Redis demo (HSET + HGETALL car)",
+             .tags = tags);
 }

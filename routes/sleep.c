@@ -17,8 +17,16 @@ static const tern_param sleep_params[] = {
     {0},
 };
 
+static const tern_field slept_fields[] = {
+    TERN_FIELD_INT("slept_ms", TERN_GE(0)),
+    {0},
+};
+static const tern_model slept = {.name = "Slept", .fields = slept_fields};
+static const char *const demo_tags[] = {"tutorial", NULL};
+
 void routes_sleep(tern_app *app)
 {
     tern_get(app, "/sleep", sleep_handler, .params = sleep_params,
-             .summary = "Sleep without blocking the loop");
+             .summary = "Sleep without blocking the loop", .tags = demo_tags,
+             .response_model = &slept);
 }

@@ -361,8 +361,11 @@ void routes_tfb(tern_app *app)
     }
     tern_on_worker_start(app, cache_prime);
     tern_on_worker_stop(app, cache_free);
-    tern_get(app, "/queries", queries, .summary = "TechEmpower multiple queries");
-    tern_get(app, "/updates", updates, .summary = "TechEmpower database updates");
-    tern_get(app, "/fortunes", fortunes, .summary = "TechEmpower fortunes");
-    tern_get(app, "/cached-queries", cached_queries, .summary = "TechEmpower cached queries");
+    static const char *const tags[] = {"techempower", NULL};
+    tern_get(app, "/queries", queries, .summary = "TechEmpower multiple queries", .tags = tags);
+    tern_get(app, "/updates", updates, .summary = "TechEmpower database updates", .tags = tags);
+    tern_get(app, "/fortunes", fortunes, .summary = "TechEmpower fortunes", .tags = tags,
+             .response_media_type = "text/html");
+    tern_get(app, "/cached-queries", cached_queries, .summary = "TechEmpower cached queries",
+             .tags = tags);
 }

@@ -14,10 +14,14 @@ PKGS=(
   libcriterion-dev libcurl4-openssl-dev curl openssl valgrind libclang-rt-14-dev
   redis-server mariadb-server mariadb-client wrk procps
   # operations: promtool checks /metrics, haproxy fronts the scale-out test, h2load
-  # benchmarks HTTP/2, node + npm check deploy/ against JSON schemas (tests/deploy)
-  prometheus haproxy nghttp2-client nodejs
+  # benchmarks HTTP/2 (node + npm check deploy/ against JSON schemas: tests/deploy)
+  prometheus haproxy nghttp2-client
+  # OpenAPI checks (tests/openapi): headless Chromium renders /docs and /redoc
+  chromium
 )
-# Debian's nodejs comes without npm; builds of nodejs that bundle it conflict with it
+# Node.js + npm run the validators. Only when missing: a Node.js from elsewhere
+# (NodeSource's) ships its own npm and conflicts with Debian's npm package.
+command -v node >/dev/null || PKGS+=(nodejs)
 command -v npm >/dev/null || PKGS+=(npm)
 if [ "${1:-}" = "--cross" ]; then
   PKGS+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)

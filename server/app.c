@@ -11,6 +11,7 @@
 
 #include "tern/tern.h"
 #include "app_impl.h"
+#include "docs.h"
 #include "error_pages.h"
 #include "log.h"
 #include "middleware.h"
@@ -313,8 +314,14 @@ static void app_free(tern_app *app)
     free(app->workers);
     free(app->route_error);
     tern__mw_free(app);
+    tern__docs_free(app->docs);
     tern_config_free(&app->cfg);
     free(app);
+}
+
+void tern_app_free(tern_app *app)
+{
+    app_free(app);
 }
 
 /* Starts every worker; on failure stops those already running. */
@@ -363,8 +370,10 @@ int tern_run(tern_app *app)
     sigaddset(&stop_sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_sigs, &old);
 
-    char err[300];
-    if (tern__mw_prepare(app, err, sizeof err) < 0 ||
+    char err[600];
+    /* the document is rendered here, once every route is declared and before any
+     * worker reads the router */
+    if (tern__mw_prepare(app, err, sizeof err) < 0 || tern__docs_setup(app, err, sizeof err) < 0 ||
         tern__resolve_url(&app->cfg.redis_url, "redis.url", err, sizeof err) < 0 ||
         tern__resolve_url(&app->cfg.mysql_url, "mysql.url", err, sizeof err) < 0) {
         fprintf(stderr, "tern: %s\n", err);

@@ -44,6 +44,7 @@ struct tern_app {
     tern_validation_handler on_validation_error; /**< custom 422 answer (NULL: FastAPI's) */
     volatile int start_failed;  /**< a worker could not open its pools: exit 2 */
     struct tern_mw *mw;         /**< middleware, hooks, CORS, static files (server/middleware.h) */
+    struct tern_docs *docs;     /**< the OpenAPI document and docs pages (docs.enabled) */
 };
 
 #endif

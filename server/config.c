@@ -181,6 +181,16 @@ static const setting settings[] = {
      .help = "response headers cross-origin scripts may read, comma-separated"},
     {"cors.max_age", INT(cors_max_age), .def = "600", .min = 0, .max = 86400,
      .help = "seconds a browser may cache a CORS preflight answer"},
+    {"docs.enabled", BOOL(docs_enabled), .def = "true",
+     .help = "serve the OpenAPI document, /docs and /redoc (false: all three answer 404)"},
+    {"docs.title", STRING(docs_title), .def = "tern", .help = "info.title of the OpenAPI document"},
+    {"docs.version", STRING(docs_version), .def = "0.1.0",
+     .help = "info.version of the OpenAPI document (the API's version)"},
+    {"docs.openapi_url", STRING(docs_openapi_url), .def = "/openapi.json", .check = check_url_path,
+     .metavar = "PATH", .help = "where the OpenAPI document is served"},
+    {"docs.assets_dir", STRING(docs_assets_dir), .def = "", .metavar = "DIR",
+     .help = "folder with swagger-ui-bundle.js, swagger-ui.css, redoc.standalone.js served "
+             "under /docs/assets (empty: the pages load them from the jsDelivr CDN)"},
 };
 
 #define N_SETTINGS (sizeof settings / sizeof settings[0])
@@ -595,13 +605,13 @@ static const char *check_header_value(const char *text)
 
 static const char *check_url_path(const char *text)
 {
-    /* It becomes a route: one absolute path, no query, nothing a router would read
-     * as a parameter. */
+    /* It becomes a route (absolute, no query, no `{param}`) that the docs pages also
+     * quote in HTML and JavaScript as it is. */
     if (text[0] != '/')
-        return "an absolute path like /metrics";
+        return "an absolute URL path such as /metrics";
     for (; *text; text++)
-        if ((unsigned char)*text <= 0x20 || *text == 0x7f || strchr("?#{}", *text))
-            return "an absolute path like /metrics";
+        if ((unsigned char)*text <= 0x20 || *text == 0x7f || strchr("?#{}\"'<>\\", *text))
+            return "an absolute URL path such as /metrics";
     return NULL;
 }
 

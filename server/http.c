@@ -320,8 +320,11 @@ static void respond(tern_req *req, json_t *res)
     tern__req_apply_headers(req, hreq);
     size_t n;
     if (res == TERN_RAW) {
-        char *body = h2o_mem_alloc_pool(&hreq->pool, req->raw_len ? req->raw_len : 1);
-        memcpy(body, req->raw_body, req->raw_len);
+        char *body = (char *)req->raw_body; /* static: lives as long as the app */
+        if (!req->raw_static) {
+            body = h2o_mem_alloc_pool(&hreq->pool, req->raw_len ? req->raw_len : 1);
+            memcpy(body, req->raw_body, req->raw_len);
+        }
         tern__send(hreq, status, req->raw_ctype, strlen(req->raw_ctype), body, req->raw_len);
         n = req->raw_len;
     } else {

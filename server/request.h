@@ -62,6 +62,7 @@ struct tern_req {
     const char *raw_ctype;
     const void *raw_body;
     size_t raw_len;
+    bool raw_static;          /**< raw_body outlives the request (the app's): sent without a copy */
     tern_defer_rec *defers;
     uint64_t start_ns;
     char id[TERN_REQ_ID_MAX + 1];    /**< X-Request-ID: the client's, or one we made */

@@ -41,6 +41,9 @@ void tern_on_validation_error(tern_app *app, tern_validation_handler fn);
  *  mysql.url) can serve; false with a detail naming what is down. For /readyz. */
 bool tern_ready(char *detail, size_t n);
 
+/** Frees an app that will not run (tern_run frees the app it ran). */
+void tern_app_free(tern_app *app);
+
 /** Runs the workers until SIGTERM/SIGINT, drains in-flight requests, frees the app.
  *  Returns the process exit code (0 after a clean shutdown, 2 on bad routes or
  *  start-up failures such as a busy port). */

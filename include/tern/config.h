@@ -57,6 +57,11 @@ typedef struct tern_config {
     bool cors_allow_credentials; /**< cors.allow_credentials: allow cookies/authorization cross-origin */
     char *cors_expose_headers;   /**< cors.expose_headers: comma list of response headers scripts may read */
     int cors_max_age;            /**< cors.max_age: seconds a browser may cache a preflight answer */
+    bool docs_enabled;           /**< docs.enabled: serve the OpenAPI document, /docs and /redoc */
+    char *docs_title;            /**< docs.title: info.title of the OpenAPI document */
+    char *docs_version;          /**< docs.version: info.version of the OpenAPI document */
+    char *docs_openapi_url;      /**< docs.openapi_url: path of the OpenAPI document */
+    char *docs_assets_dir;       /**< docs.assets_dir: local Swagger UI / ReDoc files ("" = CDN) */
     char *config_path;           /**< the YAML file that was read (NULL: none) */
 } tern_config;
 

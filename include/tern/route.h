@@ -51,6 +51,8 @@ typedef struct tern_route_opts {
     bool deprecated;             /**< marks the operation deprecated in the document */
     bool include_in_schema_off;  /**< true: left out of the OpenAPI document */
     const tern_dependency *depends; /**< run before the handler, ended by {0} (middleware.h) */
+    const char *response_media_type; /**< success media type in the document (default application/json) */
+    const char *handler_name;    /**< the handler's name, set by tern_get() and friends (default summary, operationId) */
 } tern_route_opts;
 
 /** Adds a route. The path has static segments, `{name}` segments (typed by a
@@ -61,7 +63,8 @@ int tern_route(tern_app *app, tern_method m, const char *path, tern_handler fn,
                const tern_route_opts *opts);
 
 #define TERN__ROUTE(app, m, path, fn, ...)                                                         \
-    tern_route((app), (m), (path), (fn), &(const tern_route_opts){._reserved = 0, __VA_ARGS__})
+    tern_route((app), (m), (path), (fn),                                                           \
+               &(const tern_route_opts){._reserved = 0, .handler_name = #fn, __VA_ARGS__})
 /** Declares a GET route: tern_get(app, "/items/{item_id}", fn, .params = p, .summary = "..."). */
 #define tern_get(app, path, ...) TERN__ROUTE(app, TERN_GET, path, __VA_ARGS__)
 /** Declares a POST route. */

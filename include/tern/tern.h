@@ -16,6 +16,7 @@
 #include "sql.h"
 #include "http_client.h"
 #include "app.h"
+#include "openapi.h"
 #include "template.h"
 #include "middleware.h"
 #include "stream.h"

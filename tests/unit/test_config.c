@@ -68,6 +68,11 @@ static const struct {
     {"cors.allow_credentials", "TERN_CORS_ALLOW_CREDENTIALS"},
     {"cors.expose_headers", "TERN_CORS_EXPOSE_HEADERS"},
     {"cors.max_age", "TERN_CORS_MAX_AGE"},
+    {"docs.enabled", "TERN_DOCS_ENABLED"},
+    {"docs.title", "TERN_DOCS_TITLE"},
+    {"docs.version", "TERN_DOCS_VERSION"},
+    {"docs.openapi_url", "TERN_DOCS_OPENAPI_URL"},
+    {"docs.assets_dir", "TERN_DOCS_ASSETS_DIR"},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
