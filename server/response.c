@@ -68,6 +68,10 @@ void tern__send(h2o_req_t *req, int status, const char *ctype, size_t ctype_len,
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ctype, ctype_len);
     req->res.content_length = len;
     h2o_start_response(req, &inline_generator);
+    /* h2o 2.2.5 sends whatever it is given, also for HEAD: the answer to HEAD keeps
+     * GET's headers (Content-Length included) and drops the body (RFC 9110 9.3.2) */
+    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
+        len = 0;
     h2o_iovec_t buf = h2o_iovec_init(body, len);
     h2o_send(req, &buf, 1, H2O_SEND_STATE_FINAL);
 }

@@ -152,6 +152,29 @@ Test(http, sixteen_pipelined_requests_get_sixteen_responses)
     cr_expect_eq(responses, 16, "got %d of 16 pipelined responses", responses);
 }
 
+/* curl never reads a HEAD answer's body, so look at the bytes: the next pipelined
+ * answer must follow the HEAD answer's headers at once. */
+Test(http, head_answer_carries_no_body_on_the_wire)
+{
+    int fd = svc_dial(&s);
+    cr_assert_geq(fd, 0);
+    static const char req[] = "HEAD /json HTTP/1.1\r\nHost: x\r\n\r\n"
+                              "GET /plaintext HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    cr_assert_eq(write(fd, req, sizeof req - 1), (ssize_t)sizeof req - 1);
+    char buf[8192];
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof buf - 1 && (n = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
+        got += (size_t)n;
+    buf[got] = '\0';
+    close(fd);
+    cr_expect_null(strstr(buf, "Hello, World!\"}"), "HEAD sent the body:\n%s", buf);
+    const char *end = strstr(buf, "\r\n\r\n");
+    cr_assert_not_null(end);
+    cr_expect_eq(strncmp(end + 4, "HTTP/1.1 200", 12), 0, "after HEAD's headers: %.40s", end + 4);
+    cr_expect_not_null(strstr(buf, "Content-Length: 27"));
+}
+
 Test(http, h2c_prior_knowledge)
 {
     CURL *c = curl_easy_init();
