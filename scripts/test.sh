@@ -6,6 +6,7 @@
 #   4. clang build (-Werror) and a gcc release build: the unit suite
 #   5. the coroutine core cross-built for aarch64 and run under qemu-user
 #   6. `meson install` + an app built with pkg-config against it
+#   7. the libFuzzer targets (clang, ASan+UBSan), 20 s each over their seed corpora
 # Ends with one line "N passed, M failed" (Criterion tests counted one by one).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -71,6 +72,11 @@ echo "$out" | grep -qE '^[0-9]+ passed, [0-9]+ failed' || failed=$((failed + 1))
 
 log "install + pkg-config"
 out=$(tests/install/check.sh build-ci-gcc 2>&1); echo "$out"
+read -r p f < <(echo "$out" | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed.*/\1 \2/p' | tail -1)
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
+
+log "libFuzzer targets"
+out=$(tests/fuzz/run.sh 20 build-ci-fuzz 2>&1); echo "$out"
 read -r p f < <(echo "$out" | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed.*/\1 \2/p' | tail -1)
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
 
