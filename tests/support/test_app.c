@@ -1,6 +1,7 @@
 /* tests/support/test_app.c - a service with routes that exercise the runtime's edges
  * for the integration tests: deferred cleanups on every path, spawned tasks left
- * running, handlers that fail. GET /stats reports what the cleanups counted. */
+ * running, handlers that fail, a handler that overflows its stack, one that crashes.
+ * GET /stats reports what the cleanups counted. */
 #include <stdatomic.h>
 #include <string.h>
 #include <tern/tern.h>
@@ -66,6 +67,37 @@ static json_t *gather_route(tern_req *req)
     return json_pack("{s:i,s:b}", "done", n, "pending_first", !done[0]);
 }
 
+/* Recursion that keeps 1 KiB per level on the coroutine stack: a few levels are fine,
+ * thousands overflow it into the guard page (the stack overflow report's test). */
+__attribute__((noinline)) static long recurse(long depth)
+{
+    volatile char frame[1024];
+    frame[0] = (char)depth;
+    frame[sizeof frame - 1] = (char)(depth >> 8);
+    long below = depth > 1 ? recurse(depth - 1) : 0;
+    return below + frame[0] + frame[sizeof frame - 1] - (char)depth - (char)(depth >> 8) + 1;
+}
+
+static json_t *deep_route(tern_req *req)
+{
+    long depth = (long)tern_param_int(req, "depth");
+    return json_pack("{s:I}", "depth", (json_int_t)recurse(depth));
+}
+
+/* A fault that is not a stack overflow: the default crash, with no overflow report. */
+static json_t *segv_route(tern_req *req)
+{
+    (void)req;
+    volatile int *volatile nowhere = NULL;
+    *nowhere = 1;
+    return NULL;
+}
+
+static const tern_param deep_params[] = {
+    TERN_QUERY_INT("depth", TERN_GE(1), TERN_DEFAULT("10")),
+    {0},
+};
+
 static const tern_param defer_params[] = {
     TERN_QUERY_ENUM("how", TERN_REQUIRED, TERN_ENUM_VALUES("ok", "error", "raise", "sleep")),
     {0},
@@ -79,5 +111,7 @@ int main(int argc, char **argv)
     tern_get(app, "/defer", defer_route, .params = defer_params);
     tern_get(app, "/orphan", orphan_route);
     tern_get(app, "/wait", gather_route);
+    tern_get(app, "/deep", deep_route, .params = deep_params);
+    tern_get(app, "/segv", segv_route);
     return tern_run(app);
 }
