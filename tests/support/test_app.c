@@ -4,6 +4,7 @@
  * GET /stats reports what the cleanups counted. */
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <tern/tern.h>
 
 /* Counters touched only by cleanups; atomics because workers are threads. */
@@ -84,12 +85,14 @@ static json_t *deep_route(tern_req *req)
     return json_pack("{s:I}", "depth", (json_int_t)recurse(depth));
 }
 
-/* A fault that is not a stack overflow: the default crash, with no overflow report. */
+/* A fault that is not a stack overflow: the default crash, with no overflow report. A
+ * write to a PROT_NONE page rather than through NULL, which UBSan would catch first. */
 static json_t *segv_route(tern_req *req)
 {
     (void)req;
-    volatile int *volatile nowhere = NULL;
-    *nowhere = 1;
+    volatile int *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if ((void *)page != MAP_FAILED)
+        *page = 1;
     return NULL;
 }
 
