@@ -39,7 +39,7 @@
 #define ALTSTACK_BYTES (256 * 1024)
 /* A frame larger than the guard page can jump past it: a stack pointer this far below
  * a coroutine stack still counts as an overflow of that stack. */
-#define OVERFLOW_REACH (1024 * 1024)
+#define OVERFLOW_REACH TERN_STACK_GUARD_REACH
 
 static struct sigaction previous[2]; /* SIGSEGV, SIGBUS before ours */
 static size_t configured_stack_bytes;
@@ -111,15 +111,12 @@ static uintptr_t context_sp(const void *ctx)
 #endif
 }
 
-/* True when the fault is co's stack overflowing: the address is in its guard page, or
- * the stack pointer has left the stack downwards (a big frame skipped the guard). */
-static bool overflowed(const tern_coro *co, const siginfo_t *si, const void *ctx)
+bool tern__stack_guard_overflowed(const tern_coro *co, const void *addr, uintptr_t sp)
 {
-    uintptr_t lo = (uintptr_t)co->stack->lo, sp = context_sp(ctx);
-    uintptr_t addr = (uintptr_t)si->si_addr;
-    if (tern_coro_guard_hit(co, si->si_addr))
+    uintptr_t lo = (uintptr_t)co->stack->lo, a = (uintptr_t)addr;
+    if (tern_coro_guard_hit(co, addr))
         return true;
-    return sp < lo && lo - sp <= OVERFLOW_REACH && addr < lo && lo - addr <= OVERFLOW_REACH;
+    return sp < lo && lo - sp <= OVERFLOW_REACH && a < lo && lo - a <= OVERFLOW_REACH;
 }
 
 static void report(const tern_coro *co)
@@ -166,7 +163,7 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
 {
     int saved = errno;
     tern_coro *co = tern_coro_current();
-    if (co && si->si_code > 0 && overflowed(co, si, ctx))
+    if (co && si->si_code > 0 && tern__stack_guard_overflowed(co, si->si_addr, context_sp(ctx)))
         report(co);
     errno = saved;
     pass_on(sig, si, ctx);

@@ -4,7 +4,15 @@
 #ifndef TERN_STACK_GUARD_H
 #define TERN_STACK_GUARD_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "coro.h"
+
+/** How far below a coroutine stack a fault and stack pointer still count as its
+ *  overflow: one frame larger than the guard page can jump past it. */
+#define TERN_STACK_GUARD_REACH (1024 * 1024)
 
 /** Installs the process-wide SIGSEGV/SIGBUS handler (once; earlier handlers, such as
  *  AddressSanitizer's, are chained to) and gives the calling thread an alternate
@@ -14,6 +22,11 @@ int tern__stack_guard_install(size_t stack_bytes);
 
 /** Removes and frees the calling thread's alternate signal stack if install made it. */
 void tern__stack_guard_thread_done(void);
+
+/** True when a fault at addr with stack pointer sp, while co runs, is co's stack
+ *  overflowing: addr is in its guard page, or sp has left the stack downwards (by at
+ *  most TERN_STACK_GUARD_REACH) and addr lies below the stack too. */
+bool tern__stack_guard_overflowed(const tern_coro *co, const void *addr, uintptr_t sp);
 
 /** Writes the overflow report for route (method + pattern, NULL when the coroutine
  *  serves no request) into buf (always NUL-terminated); returns its length.
