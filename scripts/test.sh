@@ -7,6 +7,7 @@
 #   5. the coroutine core cross-built for aarch64 and run under qemu-user
 #   6. `meson install` + an app built with pkg-config against it
 #   7. two replicas behind haproxy under wrk, each SIGKILLed (tests/deploy/scaleout.sh)
+#   8. the libFuzzer targets (clang, ASan+UBSan), 20 s each over their seed corpora
 # Ends with one line "N passed, M failed" (Criterion tests counted one by one).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -77,6 +78,11 @@ passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
 
 log "scale-out: two replicas behind haproxy, each SIGKILLed under wrk"
 out=$(tests/deploy/scaleout.sh build-ci-gcc 2>&1); echo "$out" | tail -15
+read -r p f < <(echo "$out" | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed.*/\1 \2/p' | tail -1)
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
+
+log "libFuzzer targets"
+out=$(tests/fuzz/run.sh 20 build-ci-fuzz 2>&1); echo "$out"
 read -r p f < <(echo "$out" | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed.*/\1 \2/p' | tail -1)
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
 

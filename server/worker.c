@@ -16,6 +16,7 @@
 #include "disconnect.h"
 #include "request.h"
 #include "response.h"
+#include "stack_guard.h"
 #include "worker.h"
 
 /* An accepted client connection; h2o owns the socket, we keep the list so that the
@@ -253,6 +254,10 @@ static void *worker_main(void *arg)
         tern_log_error("worker %d: %s", w->id, tern_errmsg());
         abort();
     }
+    /* A handler that overflows its coroutine stack is named in the log before the
+     * process stops (stack_guard.c says why it stops). */
+    if (tern__stack_guard_install(app->cfg.stack_size) < 0)
+        tern_log_warn("worker %d: %s", w->id, tern_errmsg());
     if (!start_pools(w)) {
         app->start_failed = 1;
         kill(getpid(), SIGTERM); /* the main thread stops everything */
@@ -280,6 +285,7 @@ static void *worker_main(void *arg)
     w->sched = NULL;
     tern__req_pool_free(w);
     tern__response_thread_cleanup();
+    tern__stack_guard_thread_done();
     uv_run(&w->loop, UV_RUN_DEFAULT);
     int rc = uv_loop_close(&w->loop);
     if (rc != 0)

@@ -1,8 +1,10 @@
 /* tests/support/test_app.c - a service with routes that exercise the runtime's edges
  * for the integration tests: deferred cleanups on every path, spawned tasks left
- * running, handlers that fail. GET /stats reports what the cleanups counted. */
+ * running, handlers that fail, a handler that overflows its stack, one that crashes.
+ * GET /stats reports what the cleanups counted. */
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <tern/tern.h>
 
 #include "test_app_body.h"
@@ -74,6 +76,39 @@ static json_t *reqid_route(tern_req *req)
     return json_pack("{s:s}", "request_id", tern_req_id(req));
 }
 
+/* Recursion that keeps 1 KiB per level on the coroutine stack: a few levels are fine,
+ * thousands overflow it into the guard page (the stack overflow report's test). */
+__attribute__((noinline)) static long recurse(long depth)
+{
+    volatile char frame[1024];
+    frame[0] = (char)depth;
+    frame[sizeof frame - 1] = (char)(depth >> 8);
+    long below = depth > 1 ? recurse(depth - 1) : 0;
+    return below + frame[0] + frame[sizeof frame - 1] - (char)depth - (char)(depth >> 8) + 1;
+}
+
+static json_t *deep_route(tern_req *req)
+{
+    long depth = (long)tern_param_int(req, "depth");
+    return json_pack("{s:I}", "depth", (json_int_t)recurse(depth));
+}
+
+/* A fault that is not a stack overflow: the default crash, with no overflow report. A
+ * write to a PROT_NONE page rather than through NULL, which UBSan would catch first. */
+static json_t *segv_route(tern_req *req)
+{
+    (void)req;
+    volatile int *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if ((void *)page != MAP_FAILED)
+        *page = 1;
+    return NULL;
+}
+
+static const tern_param deep_params[] = {
+    TERN_QUERY_INT("depth", TERN_GE(1), TERN_DEFAULT("10")),
+    {0},
+};
+
 static const tern_param defer_params[] = {
     TERN_QUERY_ENUM("how", TERN_REQUIRED, TERN_ENUM_VALUES("ok", "error", "raise", "sleep")),
     {0},
@@ -89,5 +124,7 @@ int main(int argc, char **argv)
     tern_get(app, "/wait", gather_route);
     tern_get(app, "/reqid", reqid_route);
     test_app_body_routes(app);
+    tern_get(app, "/deep", deep_route, .params = deep_params);
+    tern_get(app, "/segv", segv_route);
     return tern_run(app);
 }
