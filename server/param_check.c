@@ -502,6 +502,11 @@ static bool check_str(const tern_param *d, const regex_t *re, const char *t, siz
         return fail(e, "string_too_long", length_ctx("max_length", d->max_length));
     if (d->pattern && !regex_search(re, t, len))
         return fail(e, "string_pattern_mismatch", json_pack("{ss}", "pattern", d->pattern));
+    /* Checked last, so pydantic's own errors come first as in FastAPI. A decoded %00
+     * would cut the C string a handler reads ("a%00b" read as "a", a classic way past
+     * a suffix check): the handler would not see what the client sent, so refuse it. */
+    if (memchr(t, '\0', len))
+        return fail(e, "value_error", json_pack("{ss}", "error", "NUL characters are not allowed"));
     return true;
 }
 
