@@ -427,3 +427,87 @@ Test(hostile_bytes, h2c_valid_request_still_served)
     raw_resp_free(&r);
     free(w.p);
 }
+
+/* ---- HTTP/2 requests that never finish arriving ------------------------------------ */
+
+/* Sends w, then one more frame from more[] every 200 ms; returns the seconds until the
+ * server closed the connection (or -1 if it never did within 4 s). */
+static double h2_trickle(const wire *w, const wire *more, size_t nmore)
+{
+    int fd = svc_dial(&s);
+    cr_assert_geq(fd, 0);
+    raw_write_all(fd, w->p, w->n);
+    double t0 = svc_now();
+    size_t i = 0;
+    while (svc_now() - t0 < 4.0) {
+        if (i < nmore && raw_write_all(fd, more[i].p, more[i].n) != more[i].n)
+            break;
+        i++;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 200) > 0) {
+            char b[4096];
+            if (recv(fd, b, sizeof b, 0) <= 0)
+                break; /* SETTINGS and its ACK arrive first: keep reading */
+        }
+    }
+    double took = svc_now() - t0;
+    close(fd);
+    return took < 4.0 ? took : -1;
+}
+
+/* h2o's http2.idle_timeout stops while a stream is open: without tern's own check a
+ * client sending its headers a CONTINUATION at a time, or its body a DATA byte at a
+ * time, held the connection for ever. Now both are cut like HTTP/1.1 (1 s here). */
+Test(hostile_bytes, h2c_trickling_headers_or_body_are_cut_off)
+{
+    wire w = {0}, more[20];
+    memset(more, 0, sizeof more);
+    put(&w, preface, 24);
+    frame(&w, 0, F_SETTINGS, 0, 0, NULL, 0);
+    frame(&w, 1, F_HEADERS, 0, 1, get_json_headers, 1); /* no END_HEADERS */
+    for (int i = 0; i < 20; i++)
+        frame(&more[i], 1, F_CONT, 0, 1, get_json_headers + 1 + i % 8, 1);
+    double headers = h2_trickle(&w, more, 20);
+    for (int i = 0; i < 20; i++)
+        free(more[i].p);
+    free(w.p);
+
+    static const unsigned char post_json[] = {0x83, 0x86, 0x44, 5, '/', 'j', 's', 'o', 'n',
+                                              0x41, 1, 'x'};
+    memset(&w, 0, sizeof w);
+    memset(more, 0, sizeof more);
+    put(&w, preface, 24);
+    frame(&w, 0, F_SETTINGS, 0, 0, NULL, 0);
+    frame(&w, sizeof post_json, F_HEADERS, END_HEADERS, 1, post_json, sizeof post_json);
+    for (int i = 0; i < 20; i++)
+        frame(&more[i], 1, F_DATA, 0, 1, "x", 1);
+    double body = h2_trickle(&w, more, 20);
+    for (int i = 0; i < 20; i++)
+        free(more[i].p);
+    free(w.p);
+
+    fprintf(stderr, "h2c trickle: headers cut after %.2f s, body after %.2f s (timeout 1 s)\n",
+            headers, body);
+    cr_expect(headers > 0.9 && headers < 2.0, "headers trickling: cut after %.2f s", headers);
+    cr_expect(body > 0.9 && body < 2.0, "body trickling: cut after %.2f s", body);
+    cr_expect(svc_serves(&s, "/json"));
+}
+
+/* A handler that runs past the header timeout is not a slow client: its answer comes. */
+Test(hostile_bytes, h2c_slow_handler_is_not_cut_off)
+{
+    static const unsigned char sleep_1500[] = {0x82, 0x86, 0x44, 14, '/', 's', 'l', 'e', 'e',
+                                               'p', '?', 'm', 's', '=', '1', '5', '0',
+                                               '0', 0x41, 1, 'x'};
+    wire w = {0};
+    put(&w, preface, 24);
+    frame(&w, 0, F_SETTINGS, 0, 0, NULL, 0);
+    frame(&w, sizeof sleep_1500, F_HEADERS, END_HEADERS | END_STREAM, 1, sleep_1500,
+          sizeof sleep_1500);
+    raw_resp r = h2_exchange(&w);
+    char data[256];
+    goaway_code(&r, data, sizeof data);
+    cr_expect_str_eq(data, "{\"slept_ms\":1500}");
+    raw_resp_free(&r);
+    free(w.p);
+}
