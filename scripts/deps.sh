@@ -13,6 +13,8 @@ PKGS=(
   # tests and tools
   libcriterion-dev libcurl4-openssl-dev curl openssl valgrind libclang-rt-14-dev
   redis-server mariadb-server mariadb-client wrk procps
+  # tests/fault/drill.sh: arithmetic on timings, /readyz JSON
+  bc jq
 )
 if [ "${1:-}" = "--cross" ]; then
   PKGS+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
