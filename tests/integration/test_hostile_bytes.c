@@ -54,6 +54,7 @@ Test(hostile_bytes, random_bytes_on_300_connections)
     int fds[N], ended = 0, answered_400 = 0, other = 0;
     char *buf = malloc(4096 + 64);
     cr_assert_not_null(buf);
+    long rss0 = svc_rss_kb(&s);
     for (int i = 0; i < N; i++) {
         fds[i] = svc_dial(&s);
         cr_assert_geq(fds[i], 0);
@@ -82,8 +83,8 @@ Test(hostile_bytes, random_bytes_on_300_connections)
         close(fds[i]);
     }
     fprintf(stderr, "random bytes: %d connections, %d answered 400, %d closed within %.2f s, "
-                    "%d other answers\n",
-            N, answered_400, ended, svc_now() - t0, other);
+                    "%d other answers (all < 500); RSS %ld -> %ld KiB\n",
+            N, answered_400, ended, svc_now() - t0, other, rss0, svc_rss_kb(&s));
     cr_expect_eq(ended + other, N, "%d connections still open after the header timeout",
                  N - ended - other);
     free(buf);

@@ -57,6 +57,7 @@ Test(hostile_slow, thousand_byte_at_a_time_clients_are_cut_off_others_served)
     int *fds = calloc(SLOW_CLIENTS, sizeof(int));
     double *closed_at = calloc(SLOW_CLIENTS, sizeof(double));
     struct pollfd *p = calloc(SLOW_CLIENTS, sizeof(*p));
+    long rss0 = svc_rss_kb(&s);
     double t0 = svc_now();
     for (int i = 0; i < SLOW_CLIENTS; i++) {
         fds[i] = svc_dial(&s);
@@ -116,9 +117,9 @@ Test(hostile_slow, thousand_byte_at_a_time_clients_are_cut_off_others_served)
     }
     fprintf(stderr,
             "slowloris: %d clients connected in %.2f s, %zu still open after %.1f s; cut off "
-            "between %.2f and %.2f s; %d/%d probes ok, slowest %.3f s\n",
+            "between %.2f and %.2f s; %d/%d probes ok, slowest %.3f s; RSS %ld -> %ld KiB\n",
             SLOW_CLIENTS, connected, open_left, svc_now() - t0, first, last, probes_ok, probes,
-            worst);
+            worst, rss0, svc_rss_kb(&s));
     cr_expect_eq(open_left, 0, "%zu slow clients were never cut off", open_left);
     cr_expect_geq(first, 0.9, "a slow client was cut off after %.2f s, before the 1 s timeout",
                   first);
