@@ -27,7 +27,7 @@ typedef struct tern_config {
     size_t body_limit;           /**< limits.body_bytes: largest request body (413 beyond) */
     size_t header_limit;         /**< limits.header_bytes: largest request header block (431 beyond) */
     int max_connections;         /**< limits.connections: open connections per worker */
-    uint64_t header_timeout_ms;  /**< limits.header_timeout_ms: time to receive a request's headers / idle keep-alive */
+    uint64_t header_timeout_ms;  /**< limits.header_timeout_ms: time to receive a whole request / idle keep-alive */
     uint64_t request_timeout_ms; /**< request_timeout_ms: per-request deadline (504 beyond) */
     uint64_t drain_timeout_ms;   /**< drain_timeout_ms: how long shutdown waits for in-flight requests */
     size_t stack_size;           /**< coroutine.stack_bytes: usable stack per coroutine */
