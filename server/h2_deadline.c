@@ -1,6 +1,6 @@
 /* server/h2_deadline.c - see h2_deadline.h. h2o's public view of an HTTP/2 stream is
- * its h2o_req_t, which HTTP/2's foreach_request (globalconf->http2.callbacks) hands over for every stream, also
- * those whose request is still arriving: one not yet processed (processed_at unset)
+ * its h2o_req_t, which HTTP/2's foreach_request (globalconf->http2.callbacks) hands over for every
+ * stream, also those whose request is still arriving: one not yet processed (processed_at unset)
  * whose headers are unparsed (no method yet) or whose body has begun but not ended. A
  * request complete but queued behind h2o's per-connection concurrency limit has its
  * headers and, if it has a body, its entity: it is left alone. */
@@ -35,8 +35,8 @@ static int check_one(h2o_req_t *req, void *arg)
     if (!still_arriving(req) ||
         ms_between(&req->timestamps.request_begin_at, &sw->now) <= sw->timeout_ms)
         return 0;
-    h2o_socket_t *sock = req->conn->callbacks->get_socket ? req->conn->callbacks->get_socket(req->conn)
-                                                          : NULL;
+    h2o_socket_t *sock =
+        req->conn->callbacks->get_socket ? req->conn->callbacks->get_socket(req->conn) : NULL;
     int fd = sock ? h2o_socket_get_fd(sock) : -1;
     if (fd >= 0) {
         /* as HTTP/1.1's timeout does, the connection goes. Shutting the socket down

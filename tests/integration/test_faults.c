@@ -24,16 +24,17 @@ static svc s;
 
 static void start(void)
 {
-    cr_assert_eq(backend_redis_start(&redis), 0, "redis-server did not start");
-    cr_assert_eq(backend_mariadb_start(&maria), 0, "mariadbd did not start");
-    static char r_env[300], m_env[300];
-    snprintf(r_env, sizeof r_env, "TERN_REDIS_URL=%s", redis.url);
-    snprintf(m_env, sizeof m_env, "TERN_MYSQL_URL=%s", maria.url);
-    const char *env[] = {r_env, m_env, "TERN_REQUEST_TIMEOUT_MS=2000",
-                         "TERN_REDIS_TIMEOUT_MS=1000", "TERN_MYSQL_ACQUIRE_TIMEOUT_MS=1000",
-                         "TERN_MYSQL_QUERY_TIMEOUT_MS=1500", "TERN_MYSQL_POOL_MAX=8",
-                         "TERN_ACCESS_LOG=off", NULL};
-    cr_assert_eq(svc_start(&s, NULL, NULL, env, "/readyz"), 0);
+    static const char *const env[] = {
+        "TERN_REQUEST_TIMEOUT_MS=2000",
+        "TERN_REDIS_TIMEOUT_MS=1000",
+        "TERN_MYSQL_ACQUIRE_TIMEOUT_MS=1000",
+        "TERN_MYSQL_QUERY_TIMEOUT_MS=1500",
+        "TERN_MYSQL_POOL_MAX=8",
+        "TERN_ACCESS_LOG=off",
+        NULL,
+    };
+    cr_assert_eq(svc_start_with_backends(&s, &redis, &maria, env), 0,
+                 "tern-service with Redis and MariaDB did not start");
 }
 
 static void stop(void)
@@ -100,8 +101,9 @@ static bool pools_idle(char *seen, size_t n)
         long busy = 0;
         const char *k;
         json_t *v;
-        json_object_foreach(pools, k, v) busy += (long)json_integer_value(json_object_get(v, "in_use")) +
-                                                 (long)json_integer_value(json_object_get(v, "waiting"));
+        json_object_foreach(pools, k, v) busy +=
+            (long)json_integer_value(json_object_get(v, "in_use")) +
+            (long)json_integer_value(json_object_get(v, "waiting"));
         snprintf(seen, n, "%s", r.body ? r.body : "");
         json_decref(j);
         http_resp_free(&r);
@@ -193,9 +195,7 @@ static void redis_pause(void)
     cr_assert_eq(system(cmd), 0);
 }
 
-static void nothing(void)
-{
-}
+static void nothing(void) {}
 
 Test(faults, redis_slow_under_load)
 {

@@ -82,8 +82,9 @@ Test(hostile_bytes, random_bytes_on_300_connections)
         raw_resp_free(&r);
         close(fds[i]);
     }
-    fprintf(stderr, "random bytes: %d connections, %d answered 400, %d closed within %.2f s, "
-                    "%d other answers (all < 500); RSS %ld -> %ld KiB\n",
+    fprintf(stderr,
+            "random bytes: %d connections, %d answered 400, %d closed within %.2f s, "
+            "%d other answers (all < 500); RSS %ld -> %ld KiB\n",
             N, answered_400, ended, svc_now() - t0, other, rss0, svc_rss_kb(&s));
     cr_expect_eq(ended + other, N, "%d connections still open after the header timeout",
                  N - ended - other);
@@ -183,8 +184,8 @@ Test(hostile_bytes, one_200k_header_is_431_json_and_the_connection_lives)
     raw_resp r;
     raw_read(fd, 3, &r);
     cr_expect_eq(r.status, 431, "%.80s", r.data);
-    cr_expect(r.body && !strcmp(r.body, "{\"detail\":\"Request Header Fields Too Large\"}"),
-              "%s", r.body);
+    cr_expect(r.body && !strcmp(r.body, "{\"detail\":\"Request Header Fields Too Large\"}"), "%s",
+              r.body);
     raw_resp_free(&r);
     raw_write_all(fd, "GET /json HTTP/1.1\r\nHost: x\r\n\r\n", 31);
     raw_read(fd, 3, &r);
@@ -237,10 +238,14 @@ static void put(wire *w, const void *b, size_t n)
 static void frame(wire *w, uint32_t len, uint8_t type, uint8_t flags, uint32_t stream,
                   const void *payload, size_t plen)
 {
-    unsigned char h[9] = {(unsigned char)(len >> 16), (unsigned char)(len >> 8),
-                          (unsigned char)len,         type,
-                          flags,                      (unsigned char)(stream >> 24),
-                          (unsigned char)(stream >> 16), (unsigned char)(stream >> 8),
+    unsigned char h[9] = {(unsigned char)(len >> 16),
+                          (unsigned char)(len >> 8),
+                          (unsigned char)len,
+                          type,
+                          flags,
+                          (unsigned char)(stream >> 24),
+                          (unsigned char)(stream >> 16),
+                          (unsigned char)(stream >> 8),
                           (unsigned char)stream};
     put(w, h, 9);
     if (plen)
@@ -249,14 +254,23 @@ static void frame(wire *w, uint32_t len, uint8_t type, uint8_t flags, uint32_t s
 
 static void setting(wire *w, uint16_t id, uint32_t value)
 {
-    unsigned char p[6] = {(unsigned char)(id >> 8), (unsigned char)id,
+    unsigned char p[6] = {(unsigned char)(id >> 8),     (unsigned char)id,
                           (unsigned char)(value >> 24), (unsigned char)(value >> 16),
-                          (unsigned char)(value >> 8), (unsigned char)value};
+                          (unsigned char)(value >> 8),  (unsigned char)value};
     frame(w, 6, 4, 0, 0, p, 6);
 }
 
-enum { F_DATA = 0, F_HEADERS = 1, F_PRIORITY = 2, F_RST = 3, F_SETTINGS = 4, F_PING = 6,
-       F_GOAWAY = 7, F_WINDOW = 8, F_CONT = 9 };
+enum {
+    F_DATA = 0,
+    F_HEADERS = 1,
+    F_PRIORITY = 2,
+    F_RST = 3,
+    F_SETTINGS = 4,
+    F_PING = 6,
+    F_GOAWAY = 7,
+    F_WINDOW = 8,
+    F_CONT = 9
+};
 enum { END_STREAM = 1, END_HEADERS = 4 };
 enum { PROTOCOL_ERROR = 1, FLOW_CONTROL_ERROR = 3, FRAME_SIZE_ERROR = 6, COMPRESSION_ERROR = 9 };
 
@@ -292,8 +306,22 @@ static raw_resp h2_exchange(const wire *w)
     return r;
 }
 
-static const unsigned char get_json_headers[] = {0x82, 0x86, 0x44, 5, '/', 'j', 's', 'o', 'n',
-                                                 0x41, 1, 'x'};
+static const unsigned char get_json_headers[] = {0x82, 0x86, 0x44, 5,    '/', 'j',
+                                                 's',  'o',  'n',  0x41, 1,   'x'};
+
+/* One request (an HPACK block of indexed and literal fields) on a new h2c connection;
+ * the DATA of its stream into data. */
+static void h2_get(const unsigned char *headers, size_t n, char *data, size_t dn)
+{
+    wire w = {0};
+    put(&w, preface, 24);
+    frame(&w, 0, F_SETTINGS, 0, 0, NULL, 0);
+    frame(&w, (uint32_t)n, F_HEADERS, END_HEADERS | END_STREAM, 1, headers, n);
+    raw_resp r = h2_exchange(&w);
+    goaway_code(&r, data, dn);
+    raw_resp_free(&r);
+    free(w.p);
+}
 
 Test(hostile_bytes, h2c_invalid_frames_get_goaway_with_the_right_code)
 {
@@ -416,17 +444,9 @@ Test(hostile_bytes, h2c_200k_header_is_431_json)
 
 Test(hostile_bytes, h2c_valid_request_still_served)
 {
-    wire w = {0};
-    put(&w, preface, 24);
-    frame(&w, 0, F_SETTINGS, 0, 0, NULL, 0);
-    frame(&w, sizeof get_json_headers, F_HEADERS, END_HEADERS | END_STREAM, 1, get_json_headers,
-          sizeof get_json_headers);
-    raw_resp r = h2_exchange(&w);
     char data[256];
-    goaway_code(&r, data, sizeof data);
+    h2_get(get_json_headers, sizeof get_json_headers, data, sizeof data);
     cr_expect_str_eq(data, "{\"message\":\"Hello, World!\"}");
-    raw_resp_free(&r);
-    free(w.p);
 }
 
 /* ---- HTTP/2 requests that never finish arriving ------------------------------------ */
@@ -473,8 +493,8 @@ Test(hostile_bytes, h2c_trickling_headers_or_body_are_cut_off)
         free(more[i].p);
     free(w.p);
 
-    static const unsigned char post_json[] = {0x83, 0x86, 0x44, 5, '/', 'j', 's', 'o', 'n',
-                                              0x41, 1, 'x'};
+    static const unsigned char post_json[] = {0x83, 0x86, 0x44, 5,    '/', 'j',
+                                              's',  'o',  'n',  0x41, 1,   'x'};
     memset(&w, 0, sizeof w);
     memset(more, 0, sizeof more);
     put(&w, preface, 24);
@@ -497,18 +517,10 @@ Test(hostile_bytes, h2c_trickling_headers_or_body_are_cut_off)
 /* A handler that runs past the header timeout is not a slow client: its answer comes. */
 Test(hostile_bytes, h2c_slow_handler_is_not_cut_off)
 {
-    static const unsigned char sleep_1500[] = {0x82, 0x86, 0x44, 14, '/', 's', 'l', 'e', 'e',
-                                               'p', '?', 'm', 's', '=', '1', '5', '0',
-                                               '0', 0x41, 1, 'x'};
-    wire w = {0};
-    put(&w, preface, 24);
-    frame(&w, 0, F_SETTINGS, 0, 0, NULL, 0);
-    frame(&w, sizeof sleep_1500, F_HEADERS, END_HEADERS | END_STREAM, 1, sleep_1500,
-          sizeof sleep_1500);
-    raw_resp r = h2_exchange(&w);
+    static const unsigned char sleep_1500[] = {0x82, 0x86, 0x44, 14,  '/',  's', 'l',
+                                               'e',  'e',  'p',  '?', 'm',  's', '=',
+                                               '1',  '5',  '0',  '0', 0x41, 1,   'x'};
     char data[256];
-    goaway_code(&r, data, sizeof data);
+    h2_get(sleep_1500, sizeof sleep_1500, data, sizeof data);
     cr_expect_str_eq(data, "{\"slept_ms\":1500}");
-    raw_resp_free(&r);
-    free(w.p);
 }

@@ -29,15 +29,16 @@ static void stop(void)
 TestSuite(hostile_params, .init = start, .fini = stop, .timeout = 60);
 
 #define FFFD "\xEF\xBF\xBD" /* U+FFFD, as Starlette's errors="replace" decoding gives */
-#define INT_PARSING(where, name, input)                                                        \
-    "{\"detail\":[{\"type\":\"int_parsing\",\"loc\":[\"" where "\",\"" name "\"],"              \
-    "\"msg\":\"Input should be a valid integer, unable to parse string as an integer\","        \
+#define INT_PARSING(where, name, input)                                                            \
+    "{\"detail\":[{\"type\":\"int_parsing\",\"loc\":[\"" where "\",\"" name "\"],"                 \
+    "\"msg\":\"Input should be a valid integer, unable to parse string as an integer\","           \
     "\"input\":\"" input "\"}]}"
 
 static void expect_answer(const char *path, long status, const char *body)
 {
     http_resp r;
-    cr_assert_eq(http_request(&s, "GET", path, NULL, NULL, 5, &r), 0, "%.60s: no answer (%d)", path, r.curl_code);
+    cr_assert_eq(http_request(&s, "GET", path, NULL, NULL, 5, &r), 0, "%.60s: no answer (%d)", path,
+                 r.curl_code);
     cr_expect_eq(r.status, status, "%.60s: %ld %.200s", path, r.status, r.body);
     cr_expect_str_eq(r.body, body, "%.60s: %.300s", path, r.body);
     char ct[64];
@@ -91,8 +92,8 @@ Test(hostile_params, raw_invalid_utf8_bytes)
     raw_resp r;
     cr_assert_eq(raw_exchange(&s, req, sizeof req - 1, 3, &r), 0);
     cr_expect_eq(r.status, 200, "%.80s", r.data);
-    cr_expect(r.body && !strcmp(r.body, "{\"item_id\":5,\"q\":\"" FFFD FFFD FFFD FFFD "\"}"),
-              "%s", r.body);
+    cr_expect(r.body && !strcmp(r.body, "{\"item_id\":5,\"q\":\"" FFFD FFFD FFFD FFFD "\"}"), "%s",
+              r.body);
     raw_resp_free(&r);
     cr_expect(svc_serves(&s, "/json"));
 }

@@ -28,9 +28,15 @@ static void start_with(const char *header_timeout_ms, const char *connections)
 {
     cr_assert_geq(raise_nofile(IDLE_CLIENTS + 1024), IDLE_CLIENTS + 1024,
                   "this test needs %d open files", IDLE_CLIENTS + 1024);
-    const char *args[] = {"--access_log", "off", "--limits.body_bytes", "1k",
-                          "--limits.header_timeout_ms", header_timeout_ms,
-                          "--limits.connections", connections, NULL};
+    const char *args[] = {"--access_log",
+                          "off",
+                          "--limits.body_bytes",
+                          "1k",
+                          "--limits.header_timeout_ms",
+                          header_timeout_ms,
+                          "--limits.connections",
+                          connections,
+                          NULL};
     cr_assert_eq(svc_start(&s, NULL, args, NULL, NULL), 0);
 }
 
@@ -182,7 +188,8 @@ Test(hostile_slow, trickling_chunked_body_over_the_limit_is_413_at_once)
     raw_read(fd, 3, &r);
     close(fd);
     cr_expect_eq(r.status, 413, "got: %.80s", r.data);
-    cr_expect(r.body && !strcmp(r.body, "{\"detail\":\"Request body too large (limit 1024 bytes)\"}"),
+    cr_expect(r.body &&
+                  !strcmp(r.body, "{\"detail\":\"Request body too large (limit 1024 bytes)\"}"),
               "body: %s", r.body);
     cr_expect_lt(svc_now() - t0, 0.9, "413 came only after %.2f s", svc_now() - t0);
     raw_resp_free(&r);
@@ -195,7 +202,8 @@ Test(hostile_slow, announced_body_over_the_limit_is_413_before_it_is_sent)
     raw_resp r;
     cr_assert_eq(raw_exchange(&s, head, sizeof head - 1, 3, &r), 0);
     cr_expect_eq(r.status, 413, "got: %.80s", r.data);
-    cr_expect(r.body && !strcmp(r.body, "{\"detail\":\"Request body too large (limit 1024 bytes)\"}"),
+    cr_expect(r.body &&
+                  !strcmp(r.body, "{\"detail\":\"Request body too large (limit 1024 bytes)\"}"),
               "body: %s", r.body);
     raw_resp_free(&r);
 }

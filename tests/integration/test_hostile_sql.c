@@ -22,14 +22,13 @@ static svc s;
 
 static void start(void)
 {
-    cr_assert_eq(backend_redis_start(&redis), 0, "redis-server did not start");
-    cr_assert_eq(backend_mariadb_start(&maria), 0, "mariadbd did not start");
-    static char r_env[300], m_env[300];
-    snprintf(r_env, sizeof r_env, "TERN_REDIS_URL=%s", redis.url);
-    snprintf(m_env, sizeof m_env, "TERN_MYSQL_URL=%s", maria.url);
-    const char *env[] = {r_env, m_env, "TERN_ACCESS_LOG=off", "TERN_REQUEST_TIMEOUT_MS=10000",
-                         NULL};
-    cr_assert_eq(svc_start(&s, NULL, NULL, env, "/healthz"), 0);
+    static const char *const env[] = {
+        "TERN_ACCESS_LOG=off",
+        "TERN_REQUEST_TIMEOUT_MS=10000",
+        NULL,
+    };
+    cr_assert_eq(svc_start_with_backends(&s, &redis, &maria, env), 0,
+                 "tern-service with Redis and MariaDB did not start");
 }
 
 static void stop(void)
@@ -207,7 +206,8 @@ static void probe_hero_body(const char *p)
     json_decref(hero);
     /* stored byte for byte: compare as hex, which no quoting can disturb */
     char sql[200], want[512] = "";
-    snprintf(sql, sizeof sql, "SELECT CONCAT(HEX(name), ' ', HEX(secret_name)) FROM hero WHERE id = %lld",
+    snprintf(sql, sizeof sql,
+             "SELECT CONCAT(HEX(name), ' ', HEX(secret_name)) FROM hero WHERE id = %lld",
              (long long)id);
     char *hex = root_sql(sql);
     for (const unsigned char *c = (const unsigned char *)p; *c; c++)
@@ -242,8 +242,8 @@ Test(hostile_sql, injection_through_every_parameter_changes_nothing)
         probe_hero_body(payloads[i]);
     }
     char *after = root_sql(snapshot_sql);
-    cr_expect(after && !strcmp(before, after), "tables changed:\n  before %s\n  after  %s",
-              before, after);
+    cr_expect(after && !strcmp(before, after), "tables changed:\n  before %s\n  after  %s", before,
+              after);
     char *shape = root_sql(world_shape_sql);
     for (size_t i = 0; i < NPAYLOADS; i++) {
         char *b = probe("/updates?queries=%s", payloads[i], 200); /* one row, as TFB asks */
@@ -259,8 +259,10 @@ Test(hostile_sql, injection_through_every_parameter_changes_nothing)
     cr_expect(final && !strcmp(strchr(before, ' '), strchr(final, ' ')),
               "fortune, hero, schema or users changed:\n  before %s\n  after  %s", before, final);
     fprintf(stderr, "tables after: %s\n", final);
-    fprintf(stderr, "sql injection: %zu payloads through 13 parameters and 2 body fields, "
-                    "nothing changed\n", NPAYLOADS);
+    fprintf(stderr,
+            "sql injection: %zu payloads through 13 parameters and 2 body fields, "
+            "nothing changed\n",
+            NPAYLOADS);
     cr_expect(svc_alive(&s));
     free(before);
     free(after);

@@ -10,10 +10,10 @@
 
 /** What came back on a raw connection. */
 typedef struct raw_resp {
-    char *data;      /**< NUL-terminated (may hold other NULs: use len) */
+    char *data; /**< NUL-terminated (may hold other NULs: use len) */
     size_t len;
-    int status;      /**< from "HTTP/1.x NNN", 0 when no HTTP status line came */
-    int closed;      /**< the server closed (EOF or reset) before our timeout */
+    int status;       /**< from "HTTP/1.x NNN", 0 when no HTTP status line came */
+    int closed;       /**< the server closed (EOF or reset) before our timeout */
     const char *body; /**< after the header block, or NULL */
 } raw_resp;
 
