@@ -21,7 +21,9 @@ static svc s;
 
 static void start(void)
 {
-    const char *args[] = {"--access_log", "off", "--limits.header_timeout_ms", "1000", NULL};
+    const char *args[] = {
+        "--access_log", "off", "--limits.header_timeout_ms", "1000", "--limits.body_bytes",
+        "4k",           NULL};
     cr_assert_eq(svc_start(&s, NULL, args, NULL, NULL), 0);
 }
 
@@ -523,4 +525,43 @@ Test(hostile_bytes, h2c_slow_handler_is_not_cut_off)
     char data[256];
     h2_get(sleep_1500, sizeof sleep_1500, data, sizeof data);
     cr_expect_str_eq(data, "{\"slept_ms\":1500}");
+}
+
+/* The RST_STREAM error code the server sent for stream 1 (-1 if none). */
+static int rst_code(const raw_resp *r)
+{
+    for (size_t off = 0; off + 9 <= r->len;) {
+        const unsigned char *h = (const unsigned char *)r->data + off;
+        size_t len = (size_t)h[0] << 16 | (size_t)h[1] << 8 | h[2];
+        if (off + 9 + len > r->len)
+            break;
+        if (h[3] == F_RST && h[8] == 1 && len == 4)
+            return h[9] << 24 | h[10] << 16 | h[11] << 8 | h[12];
+        off += 9 + len;
+    }
+    return -1;
+}
+
+/* Over HTTP/2, h2o 2.2.5 refuses a body over limits.body_bytes itself, with a reset of
+ * the stream (REFUSED_STREAM) rather than a 413: its HTTP/2 layer has no error page.
+ * The connection and the server go on. */
+Test(hostile_bytes, h2c_body_over_the_limit_resets_the_stream)
+{
+    static const unsigned char post_json[] = {0x83, 0x86, 0x44, 5,    '/', 'j',
+                                              's',  'o',  'n',  0x41, 1,   'x'};
+    char *body = malloc(8192);
+    cr_assert_not_null(body);
+    memset(body, 'b', 8192);
+    wire w = {0};
+    put(&w, preface, 24);
+    frame(&w, 0, F_SETTINGS, 0, 0, NULL, 0);
+    frame(&w, sizeof post_json, F_HEADERS, END_HEADERS, 1, post_json, sizeof post_json);
+    frame(&w, 8192, F_DATA, END_STREAM, 1, body, 8192);
+    raw_resp r = h2_exchange(&w);
+    cr_expect_eq(rst_code(&r), 7, "RST_STREAM code %d, want REFUSED_STREAM (7)", rst_code(&r));
+    cr_expect_leq(goaway_code(&r, NULL, 0), 0, "the connection was torn down");
+    raw_resp_free(&r);
+    free(w.p);
+    free(body);
+    cr_expect(svc_serves(&s, "/json"));
 }
