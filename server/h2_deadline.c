@@ -1,9 +1,12 @@
 /* server/h2_deadline.c - see h2_deadline.h. h2o's public view of an HTTP/2 stream is
- * its h2o_req_t, which HTTP/2's foreach_request (globalconf->http2.callbacks) hands over for every
- * stream, also those whose request is still arriving: one not yet processed (processed_at unset)
- * whose headers are unparsed (no method yet) or whose body has begun but not ended. A
- * request complete but queued behind h2o's per-connection concurrency limit has its
- * headers and, if it has a body, its entity: it is left alone. */
+ * its h2o_req_t, which HTTP/2's foreach_request (globalconf->http2.callbacks) hands
+ * over for every stream, also those whose request is still arriving: one not yet
+ * processed (processed_at unset) whose headers are unparsed (no method yet) or whose
+ * body has begun but not ended. A request complete but queued behind h2o's
+ * per-connection concurrency limit has its headers and, if it has a body, its entity:
+ * it is left alone. (An empty body ended by a zero-length DATA frame may leave the
+ * entity unset; such a request would have to wait in that queue for the whole
+ * timeout to be cut.) */
 #include <sys/socket.h>
 #include <sys/time.h>
 
