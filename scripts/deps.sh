@@ -18,6 +18,8 @@ PKGS=(
   prometheus haproxy nghttp2-client
   # OpenAPI checks (tests/openapi): headless Chromium renders /docs and /redoc
   chromium
+  # tests/fault/drill.sh: arithmetic on timings, /readyz JSON
+  bc jq
 )
 # Node.js + npm run the validators. Only when missing: a Node.js from elsewhere
 # (NodeSource's) ships its own npm and conflicts with Debian's npm package.

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -324,6 +325,18 @@ void tern_app_free(tern_app *app)
     app_free(app);
 }
 
+/* Every connection is a file descriptor: a default soft limit of 1024 would refuse
+ * clients long before limits.connections does. The hard limit is ours to take. */
+static void raise_open_files(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            tern_log_warn("cannot raise the open-file limit: %s", strerror(errno));
+    }
+}
+
 /* Starts every worker; on failure stops those already running. */
 static int start_workers(tern_app *app)
 {
@@ -381,6 +394,7 @@ int tern_run(tern_app *app)
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         return 2;
     }
+    raise_open_files();
     setup_h2o(app);
     int rc = setup_tls(app);
     if (rc == 0 && tern__mw_startup(app, err, sizeof err) < 0) {

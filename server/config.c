@@ -126,7 +126,7 @@ static const setting settings[] = {
     {"limits.connections", INT(max_connections), .def = "10000", .min = 1, .max = 1000000,
      .help = "open connections per worker"},
     {"limits.header_timeout_ms", MS(header_timeout_ms), .def = "10000", .min = 1, .max = 3600000,
-     .help = "time to receive a request's headers; also keep-alive idle time"},
+     .help = "time to receive a whole request (HTTP/1.1 and HTTP/2); also keep-alive idle time"},
     {"request_timeout_ms", MS(request_timeout_ms), .def = "10000", .min = 1, .max = 3600000,
      .help = "per-request deadline (504 beyond)"},
     {"drain_timeout_ms", MS(drain_timeout_ms), .def = "25000", .min = 0, .max = 3600000,

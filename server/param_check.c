@@ -57,7 +57,15 @@ static bool check_value(const tern_param_set *set, size_t i, const char *t, size
         r.has_min_length = r.has_max_length = false;
     switch (d->type) {
     case TERN_T_STR:
-        return tern__check_str(&r, t, len, e);
+        if (!tern__check_str(&r, t, len, e))
+            return false;
+        /* Checked last, so pydantic's own errors come first as in FastAPI. A decoded %00
+         * would cut the C string a handler reads ("a%00b" read as "a", a classic way past
+         * a suffix check): the handler would not see what the client sent, so refuse it. */
+        if (memchr(t, '\0', len))
+            return tern__fail(e, "value_error",
+                              json_pack("{ss}", "error", "NUL characters are not allowed"));
+        return true;
     case TERN_T_INT:
         if (!tern__parse_int(t, len, &v->i))
             return tern__fail(e, "int_parsing", NULL);

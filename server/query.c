@@ -63,6 +63,19 @@ static size_t count_pieces(const char *qs, size_t len, size_t max_pairs)
     return n < max_pairs ? n : max_pairs;
 }
 
+size_t tern_query_count_pairs(const char *qs, size_t len, size_t limit)
+{
+    size_t n = 0;
+    const char *end = qs + len;
+    for (const char *p = qs; p < end && n <= limit;) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *piece_end = amp ? amp : end;
+        n += piece_end > p;
+        p = piece_end + 1;
+    }
+    return n;
+}
+
 int tern_query_parse(tern_arena *a, const char *qs, size_t len, size_t max_pairs, tern_query *out)
 {
     out->pairs = NULL;

@@ -27,6 +27,17 @@ typedef struct tern_query {
 char *tern_percent_decode(tern_arena *a, const char *s, size_t len, bool plus_as_space,
                           size_t *out_len);
 
+/** Query pairs a request may carry (more: 400), so parameter pollution can neither make
+ *  us parse forever nor push a real parameter past what we read. */
+#define TERN_QUERY_MAX_PAIRS 256
+#define TERN_STRINGIFY_(x) #x
+/** A macro's value as a string literal. */
+#define TERN_STRINGIFY(x) TERN_STRINGIFY_(x)
+
+/** The number of non-empty '&'-separated pieces in qs[0..len), counting no further
+ *  than limit + 1. */
+size_t tern_query_count_pairs(const char *qs, size_t len, size_t limit);
+
 /** Splits "a=1&b=x%20y&c" on '&' (and ';' not), decodes names and values ('+' is a
  *  space), keeps empty values ("c" -> ""), skips empty pieces. At most max_pairs are
  *  kept (the rest ignored). 0, or -ENOMEM. */

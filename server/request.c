@@ -11,9 +11,6 @@
 #include "worker.h"
 #include "scheduler.h"
 
-/* Query pairs kept per request: parameter pollution cannot make us parse forever. */
-#define MAX_QUERY_PAIRS 256
-
 tern_req *tern_current_req(void)
 {
     tern_task *t = tern__current();
@@ -88,7 +85,7 @@ const char *tern_path_str(tern_req *req, const char *name)
 static bool parse_query(tern_req *req)
 {
     if (!req->qparsed_ok) {
-        if (tern_query_parse(&req->arena, req->query, req->query_len, MAX_QUERY_PAIRS,
+        if (tern_query_parse(&req->arena, req->query, req->query_len, TERN_QUERY_MAX_PAIRS,
                              &req->qparsed) < 0)
             return false;
         req->qparsed_ok = true;

@@ -14,6 +14,7 @@
 #include "background.h"
 #include "log.h"
 #include "disconnect.h"
+#include "h2_deadline.h"
 #include "request.h"
 #include "response.h"
 #include "stack_guard.h"
@@ -209,6 +210,7 @@ static void on_disconnect_timer(uv_timer_t *t)
     tern_worker *w = t->data;
     if (w->live)
         tern__check_disconnects(w);
+    tern__h2_cut_slow_requests(&w->ctx, w->app->cfg.header_timeout_ms);
 }
 
 static void on_bg_end(tern_scope *sc)

@@ -29,7 +29,7 @@ typedef struct tern_config {
     int json_depth;              /**< limits.json_depth: deepest nesting in a JSON body (413 beyond) */
     int json_items;              /**< limits.json_items: most values plus keys in a JSON body (413 beyond) */
     int max_connections;         /**< limits.connections: open connections per worker */
-    uint64_t header_timeout_ms;  /**< limits.header_timeout_ms: time to receive a request's headers / idle keep-alive */
+    uint64_t header_timeout_ms;  /**< limits.header_timeout_ms: time to receive a whole request / idle keep-alive */
     uint64_t request_timeout_ms; /**< request_timeout_ms: per-request deadline (504 beyond) */
     uint64_t drain_timeout_ms;   /**< drain_timeout_ms: how long shutdown waits for in-flight requests */
     size_t stack_size;           /**< coroutine.stack_bytes: usable stack per coroutine */

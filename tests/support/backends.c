@@ -256,3 +256,19 @@ void backend_stop(backend *b)
         b->dir[0] = '\0';
     }
 }
+
+int svc_start_with_backends(svc *s, backend *redis, backend *maria, const char *const *env)
+{
+    if (backend_redis_start(redis) < 0 || backend_mariadb_start(maria) < 0)
+        return -1;
+    /* putenv keeps the pointers: they must outlive the fork, so they are static */
+    static char r_env[300], m_env[300];
+    snprintf(r_env, sizeof r_env, "TERN_REDIS_URL=%s", redis->url);
+    snprintf(m_env, sizeof m_env, "TERN_MYSQL_URL=%s", maria->url);
+    const char *all[32] = {r_env, m_env};
+    size_t n = 2;
+    for (size_t i = 0; env && env[i] && n < 31; i++)
+        all[n++] = env[i];
+    all[n] = NULL;
+    return svc_start(s, NULL, NULL, all, "/healthz") < 0 ? -1 : 0;
+}

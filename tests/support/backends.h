@@ -5,6 +5,8 @@
 
 #include <sys/types.h>
 
+#include "service.h"
+
 /** A server process started by a test. */
 typedef struct backend {
     pid_t pid;
@@ -33,5 +35,10 @@ void backend_kill(backend *b);
 
 /** Stops the server (SIGTERM, then SIGKILL after 10 s) and removes its directory. */
 void backend_stop(backend *b);
+
+/** Starts redis-server and mariadbd, then tern-service with TERN_REDIS_URL and
+ *  TERN_MYSQL_URL naming them plus env ("K=V", NULL-terminated); waits for /healthz.
+ *  0 or -1. */
+int svc_start_with_backends(svc *s, backend *redis, backend *maria, const char *const *env);
 
 #endif

@@ -185,8 +185,11 @@ int http_request(const svc *s, const char *method, const char *path, const char 
     CURL *c = curl_easy_init();
     if (!c)
         return -1;
-    char url[1024];
-    snprintf(url, sizeof url, "%s%s", s->base, path);
+    char *url = NULL; /* any length: hostile-client tests send very long ones */
+    if (asprintf(&url, "%s%s", s->base, path) < 0) {
+        curl_easy_cleanup(c);
+        return -1;
+    }
     buf b = {0}, h = {0};
     struct curl_slist *hl = NULL;
     for (int i = 0; headers && headers[i]; i++)
@@ -217,6 +220,7 @@ int http_request(const svc *s, const char *method, const char *path, const char 
     r->headers = h.p ? h.p : strdup("");
     curl_slist_free_all(hl);
     curl_easy_cleanup(c);
+    free(url);
     return r->curl_code == CURLE_OK ? 0 : -1;
 }
 
