@@ -435,10 +435,9 @@ int tern__on_req(h2o_handler_t *self, h2o_req_t *hreq)
     if (tern_query_count_pairs(req->query, req->query_len, TERN_QUERY_MAX_PAIRS) >
         TERN_QUERY_MAX_PAIRS) {
         req_put(req); /* beyond the pairs we read, a parameter would be silently ignored */
-        return answer_detail(w, hreq, path_len, 400,
+        return answer_detail(&e, 400,
                              "Too many query parameters (limit " TERN_STRINGIFY(
-                                 TERN_QUERY_MAX_PAIRS) ")",
-                             start_ns);
+                                 TERN_QUERY_MAX_PAIRS) ")");
     }
 
     json_t *errors = json_array();
