@@ -13,6 +13,9 @@ PKGS=(
   # tests and tools
   libcriterion-dev libcurl4-openssl-dev curl openssl valgrind libclang-rt-14-dev
   redis-server mariadb-server mariadb-client wrk procps
+  # bench/run.sh: the database ceiling, the chart, and the FastAPI peer (bench/fastapi)
+  sysbench gnuplot-nox python3-fastapi python3-uvicorn python3-uvloop python3-httptools
+  python3-aiomysql python3-redis python3-jinja2
 )
 if [ "${1:-}" = "--cross" ]; then
   PKGS+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
