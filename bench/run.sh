@@ -259,8 +259,12 @@ servers_for() {
 start_servers() { # workers
     local w=$1 p
     p=$(free_port)
+    # At saturation a request waits for a pooled connection behind all the others;
+    # aiomysql's pool waits as long as it takes, so tern's wait is bounded by wrk's
+    # request timeout instead of its 1 s default (which would turn queueing into 503s).
     start_server tern "$p" env TERN_MYSQL_URL="$TERN_MYSQL_URL" TERN_REDIS_URL="$TERN_REDIS_URL" \
         TERN_MYSQL_POOL_MAX="$POOL" TERN_MYSQL_POOL_MIN="$POOL" \
+        TERN_MYSQL_ACQUIRE_TIMEOUT_MS=$((WRK_TIMEOUT * 1000)) \
         build-release/routes/tern-service --host 127.0.0.1 --port "$p" --access_log off --workers "$w"
     p=$(free_port)
     start_server h2o-bare "$p" build-release/bench/h2o-bare --host 127.0.0.1 --port "$p" --workers "$w"
