@@ -298,8 +298,12 @@ report() { # WHAT TABLE
 # ------------------------------------------------------------------- preparing
 say "work folder $WORK"
 "$root/scripts/deps.sh"
-[ -f build-release/build.ninja ] ||
+if [ -f build-release/build.ninja ]; then
+    # an existing folder may have been set up without the bench programs
+    meson configure build-release -Dbench=true > "$WORK/meson.log"
+else
     nice meson setup build-release -Dbuildtype=release -Dtests=false -Dbench=true > "$WORK/meson.log"
+fi
 nice ninja -C build-release routes/tern-service bench/h2o-bare > "$WORK/ninja.log" ||
     { tail -n 30 "$WORK/ninja.log" >&2; die "build failed"; }
 # 1024 connections, plus the servers' own descriptors
