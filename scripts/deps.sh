@@ -20,6 +20,9 @@ PKGS=(
   chromium
   # tests/fault/drill.sh: arithmetic on timings, /readyz JSON
   bc jq
+  # bench/run.sh: the database ceiling, the chart, and the FastAPI peer (bench/fastapi)
+  sysbench gnuplot-nox python3-fastapi python3-uvicorn python3-uvloop python3-httptools
+  python3-aiomysql python3-redis python3-jinja2
 )
 # Node.js + npm run the validators. Only when missing: a Node.js from elsewhere
 # (NodeSource's) ships its own npm and conflicts with Debian's npm package.

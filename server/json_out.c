@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "int_text.h"
 #include "json_out.h"
 
 #define MAX_DEPTH 512
@@ -142,9 +143,10 @@ static int dump(tern_buf *b, const json_t *j, int depth)
         return put(b, "true", 4);
     case JSON_FALSE:
         return put(b, "false", 5);
-    case JSON_INTEGER:
-        return put(b, num, (size_t)snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT,
-                                            json_integer_value(j)));
+    case JSON_INTEGER: {
+        char *end = num + sizeof num, *p = tern_int_text(json_integer_value(j), end);
+        return put(b, p, (size_t)(end - p));
+    }
     case JSON_REAL: {
         double v = json_real_value(j);
         if (!isfinite(v))

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "tern/template.h"
+#include "int_text.h"
 
 /* Sections nest at most this deep; the render stack holds one context per level. */
 #define MAX_DEPTH 32
@@ -44,7 +45,7 @@ static bool reserve(buf *b, size_t more)
         return false;
     if (b->len + more + 1 <= b->cap)
         return true;
-    size_t cap = b->cap ? b->cap : 1024;
+    size_t cap = b->cap ? b->cap : 4096; /* a typical page in one go */
     while (cap < b->len + more + 1)
         cap *= 2;
     char *p = realloc(b->p, cap);
@@ -369,10 +370,11 @@ static void put_value(buf *b, const json_t *v, bool escape)
         else
             put(b, json_string_value(v), json_string_length(v));
         return;
-    case JSON_INTEGER:
-        n = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        put(b, num, (size_t)n);
+    case JSON_INTEGER: {
+        char *end = num + sizeof num, *p = tern_int_text(json_integer_value(v), end);
+        put(b, p, (size_t)(end - p));
         return;
+    }
     case JSON_REAL:
         n = snprintf(num, sizeof num, "%.17g", json_real_value(v));
         put(b, num, (size_t)n);

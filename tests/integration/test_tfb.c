@@ -347,3 +347,63 @@ Test(tfb, updates_shape_clamping_and_writes)
     cr_expect_eq(agree, once, "%d of %d returned values are in the database", agree, once);
     json_decref(a);
 }
+
+/* ---- every query reaches the database as its own statement --------------------------- */
+
+/* A global status counter of the backend, read as root through its socket. The
+ * verifier reads MySQL's Innodb_rows_read/_updated; MariaDB 10.11 counts the same rows
+ * as Rows_read and Handler_update. */
+static long long db_status(const char *name)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "mariadb --no-defaults -uroot --socket=%s/mysql.sock -N -B "
+             "-e \"SHOW GLOBAL STATUS LIKE '%s'\"",
+             maria.dir, name);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    char key[128];
+    long long v = -1;
+    cr_expect_eq(fscanf(p, "%127s %lld", key, &v), 2, "no status %s", name);
+    pclose(p);
+    return v;
+}
+
+/* The verifier's rule: at least want (1.5% allowance), at most 5% above it. */
+static void expect_count(const char *what, const char *path, long long got, long long want)
+{
+    cr_expect(got >= want - want * 15 / 1000 && got <= want + want / 20,
+              "%s: %s moved by %lld, want %lld", path, what, got, want);
+}
+
+/* Sends n requests of path, 16 at a time, all 200; then checks the statement counters. */
+static void count_queries(const char *path, int n, long long selects, long long updates,
+                          long long rows_read_min)
+{
+    long long sel0 = db_status("Com_select"), upd0 = db_status("Com_update");
+    long long read0 = db_status("Rows_read");
+    long statuses[64];
+    cr_assert_leq(n, 64);
+    cr_expect_eq(http_parallel(&s, path, n, 16, 30, statuses), n, "%s: not all 200", path);
+    expect_count("Com_select", path, db_status("Com_select") - sel0, selects);
+    expect_count("Com_update", path, db_status("Com_update") - upd0, updates);
+    long long read = db_status("Rows_read") - read0;
+    cr_expect_geq(read, rows_read_min, "%s: %lld rows read, want >= %lld", path, read,
+                  rows_read_min);
+}
+
+Test(tfb, each_query_is_its_own_statement)
+{
+    count_queries("/db", 64, 64, 0, 64);
+    count_queries("/queries?queries=20", 32, 640, 0, 640);
+    count_queries("/fortunes", 32, 32, 0, 32 * 12);
+    /* 20 SELECTs each, then the 20 new values in one UPDATE statement (allowed) */
+    long long upd_rows0 = db_status("Handler_update");
+    count_queries("/updates?queries=20", 32, 640, 32, 640);
+    long long updated = db_status("Handler_update") - upd_rows0;
+    cr_expect_geq(updated, 640 * 95 / 100, "/updates: %lld rows updated, want 640", updated);
+    /* cached-queries must not query */
+    count_queries("/cached-queries?count=20", 32, 0, 0, 0);
+}
+
+/* HTTP/1.1 pipelining (16 /plaintext requests per write) is checked in test_http.c. */

@@ -45,6 +45,11 @@ Test(template, plain_text_and_variables)
     expect_render("{{i}} {{r}} {{t}} {{f}} {{n}} {{a}} {{o}}",
                   "{\"i\":-42,\"r\":0.5,\"t\":true,\"f\":false,\"n\":null,\"a\":[1],\"o\":{}}",
                   "-42 0.5 true false   ");
+    /* integers are formatted by hand: the edges */
+    expect_render("{{z}} {{one}} {{max}} {{min}}",
+                  "{\"z\":0,\"one\":7,\"max\":9223372036854775807,"
+                  "\"min\":-9223372036854775808}",
+                  "0 7 9223372036854775807 -9223372036854775808");
     expect_render("{{a.b.c}}/{{a.x.c}}", "{\"a\":{\"b\":{\"c\":\"deep\"}}}", "deep/");
     expect_render("{ {single} } }}", "{}", "{ {single} } }}");
 }
