@@ -16,7 +16,8 @@
  *   JSON_INVALID one entry, json_invalid at ["body", offset within the body] with a
  *                non-empty ctx.error; the pre-scan said it is not JSON, or it said yes
  *                and jansson refused one of the few things Python reads but jansson
- *                cannot hold; when the pre-scan says "not JSON", jansson agrees
+ *                cannot hold; when the pre-scan says "not JSON", jansson agrees (but
+ *                for NUL bytes, which jansson reads as whitespace or the end)
  *   TOO_DEEP/MANY the pre-scan said so and no error entry was added
  * NOMEM never happens here. */
 #include <stdint.h>
@@ -216,7 +217,10 @@ static void check_json_invalid(const json_t *errors, const tern_jscan *scan, con
     json_error_t jerr;
     json_t *v = json_loadb(body + scan->skip, len - scan->skip, JSON_DECODE_ANY | JSON_ALLOW_NUL,
                            &jerr);
-    CHECK(v == NULL); /* whichever refused it, jansson does too */
+    /* whichever refused it, jansson does too; except that jansson takes a NUL byte
+     * between tokens for whitespace or the end ("9\0", "[1\0]"), where Python does not */
+    CHECK(v == NULL || memchr(body, '\0', len) != NULL);
+    json_decref(v);
     if (scan->status == TERN_JSCAN_OK) {
         /* Python reads it; jansson cannot hold it: a huge number, a lone surrogate, a
          * NUL in a key */
