@@ -119,6 +119,7 @@ static const tern_field order_fields[] = {
 };
 static const tern_model order = {.name = "Order", .fields = order_fields, .forbid_extra = true};
 
+/* slot 7 repeats the recursive model: it has the most paths to explore */
 static const tern_model *const models[8] = {&item, &strict, &node, &lists,
                                             &loose, &empty, &order, &node};
 
