@@ -104,7 +104,8 @@ static tern_jscan_status scan_string(scan *sc, size_t q, size_t *end)
         }
         unsigned char c = s[i + 1];
         if (c != 'u') {
-            if (!strchr("\"\\/bfnrt", c))
+            /* c == 0 first: strchr would find the list's own terminator */
+            if (c == '\0' || !strchr("\"\\/bfnrt", c))
                 return fail_at(sc, "Invalid \\escape", i);
             i += 2;
             continue;

@@ -119,7 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     tern_param_value values[NDECLS];
     json_t *errors = json_array();
-    tern_param_source src = {source_get, &in};
+    tern_param_source src = {.get = source_get, .ctx = &in};
     size_t nerr = tern_params_check(&set, &src, &arena, values, errors);
     if (nerr != json_array_size(errors))
         abort();

@@ -119,6 +119,19 @@ Test(json_scan, random_bodies_match_python)
     cr_assert_gt(n, 500);
 }
 
+/* A NUL byte after a backslash is no escape (Python: "Invalid \\escape" at the
+ * backslash); it once passed the scan and reached jansson, whose message came out. */
+Test(json_scan, backslash_nul_is_an_invalid_escape)
+{
+    tern_jscan r;
+    cr_assert_eq(tern_json_scan("\"a\\\0b\"", 6, 64, 100, &r), TERN_JSCAN_SYNTAX);
+    cr_assert_str_eq(r.msg, "Invalid \\escape");
+    cr_assert_eq(r.pos, 2);
+    cr_assert_eq(tern_json_scan("{\"k\\\0\":1}", 9, 64, 100, &r), TERN_JSCAN_SYNTAX);
+    cr_assert_str_eq(r.msg, "Invalid \\escape");
+    cr_assert_eq(r.pos, 3);
+}
+
 /* Python accepts NaN and Infinity; jansson cannot represent them, so tern refuses them
  * where the value starts (a documented difference). */
 Test(json_scan, nan_and_infinity_are_refused)
