@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -43,6 +44,9 @@ static pid_t spawn(const char *log, char *const argv[])
             dup2(fd, 2);
             close(fd);
         }
+        /* a test that dies (crash, Criterion's timeout) takes its servers with it,
+         * instead of leaving them running on the machine */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         setpgid(0, 0); /* a SIGINT to the test must not reach the server first */
         execvp(argv[0], argv);
         _exit(127);

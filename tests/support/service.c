@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <stdint.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "service.h"
@@ -90,6 +91,9 @@ int svc_start_port(svc *s, int port, const char *bin, const char *const *args,
             dup2(fd, 2);
             close(fd);
         }
+        /* a test that dies (crash, Criterion's timeout) takes its servers with it,
+         * instead of leaving them running on the machine */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         for (int i = 0; env && env[i]; i++)
             putenv((char *)env[i]);
         execv(bin, (char *const *)argv);
