@@ -10,6 +10,9 @@ end
 local hero = '{"name":"Deadpond","secret_name":"Dive Wilson","age":30}'
 local json = { ["Content-Type"] = "application/json" }
 local big_header = { ["X-Big"] = string.rep("h", 20000) }
+local api_key = { ["X-API-Key"] = "demo-key" }
+local bearer = { ["Authorization"] = "Bearer alice-token" }
+local item = '{"name":"Foo","price":35.4,"tax":3.2}'
 
 function init(args)
   counts = {}
@@ -37,6 +40,17 @@ function init(args)
     "HEROID",
     "HEROPATCH",
     "HERODELETE",
+    wrk.format("POST", "/items", json, item),
+    wrk.format("PUT", "/items/5?q=x", json, item),
+    wrk.format("GET", "/secure/key", api_key),
+    wrk.format("GET", "/secure/me", bearer),
+    wrk.format("GET", "/secure/admin/stats", bearer),             -- 403: not an admin
+    wrk.format("GET", "/secure/key"),                             -- 401
+    wrk.format("GET", "/stream?n=3"),
+    wrk.format("GET", "/sse?n=2&ms=5"),
+    wrk.format("GET", "/openapi.json"),
+    wrk.format("GET", "/docs"),
+    wrk.format("GET", "/metrics"),
     -- bad requests: each answered with a JSON error, never a crash
     wrk.format("GET", "/items/foo"),                              -- 422
     wrk.format("GET", "/no/such/route"),                          -- 404
