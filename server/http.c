@@ -161,9 +161,8 @@ static int answer_hooked(const early *e, int status, json_t *body)
     guard_new(w, hreq, NULL);
     tern_req *req = req_get(w);
     if (req) {
-        int m = tern_method_parse(hreq->method.base, hreq->method.len);
         req->h2o = hreq;
-        req->method = m < 0 ? TERN_METHOD_COUNT : (tern_method)m;
+        req->method = (tern_method)e->method; /* parsed once, in tern__on_req */
         req->start_ns = e->start_ns;
         memcpy(req->id, e->id, sizeof req->id);
         req->path = tern_arena_strndup(&req->arena, hreq->path.base, path_len);
