@@ -105,6 +105,9 @@ void conn_connect_bg(mysql_conn *c, const mysql_url *u, uint64_t deadline,
  *  tern_errmsg ("mysql <what>: <errno> (<sqlstate>): <message>"); marks c broken when
  *  the error leaves the connection unusable. */
 int conn_error(mysql_conn *c, MYSQL_STMT *stmt, const char *what);
+/** The same for an error the server sent (errno e, SQLSTATE state, message msg) that
+ *  the connector never saw: the pipelined path reads its own answers. */
+int conn_error_of(mysql_conn *c, unsigned e, const char *state, const char *msg, const char *what);
 
 /** Pings from the current coroutine. 0 or < 0 (c broken). */
 int conn_ping(mysql_conn *c);

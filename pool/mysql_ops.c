@@ -146,6 +146,11 @@ int conn_error(mysql_conn *c, MYSQL_STMT *stmt, const char *what)
         state = mysql_sqlstate(c->m);
         msg = mysql_error(c->m);
     }
+    return conn_error_of(c, e, state, msg, what);
+}
+
+int conn_error_of(mysql_conn *c, unsigned e, const char *state, const char *msg, const char *what)
+{
     tern_set_errmsg("mysql %.40s: %u (%s): %s", what, e, state, msg);
     if (is_lost(e)) {
         c->broken = true;

@@ -16,15 +16,13 @@
 #include "tern/error.h"
 #include "mysql_row.h"
 
-enum { K_NULL, K_INT, K_FLOAT, K_DOUBLE, K_DECIMAL, K_DATE, K_DATETIME, K_TIME, K_BIT, K_TEXT };
-
 /* Buffer bounds for text columns: large enough for typical short strings in one go,
  * small enough that a wide VARCHAR or a BLOB costs nothing until a long value shows up. */
 #define TEXT_MIN 64
 #define TEXT_START 512
 #define TEXT_KEEP (64 * 1024)
 
-static int kind_of(const MYSQL_FIELD *f)
+int row_kind(const MYSQL_FIELD *f)
 {
     switch (f->type) {
     case MYSQL_TYPE_NULL:
@@ -111,7 +109,7 @@ int row_bind(row_buf *rb, MYSQL_STMT *stmt)
     for (unsigned i = 0; i < n; i++) {
         row_col *col = &rb->cols[i];
         MYSQL_BIND *b = &rb->binds[i];
-        col->kind = kind_of(&f[i]);
+        col->kind = row_kind(&f[i]);
         col->is_unsigned = (f[i].flags & UNSIGNED_FLAG) != 0;
         b->is_null = &col->is_null;
         b->error = &col->error;
@@ -215,7 +213,7 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
-static json_t *text_json(const char *s, size_t n)
+json_t *row_text_json(const char *s, size_t n)
 {
     json_t *j = json_stringn(s, n);
     if (j)
@@ -243,7 +241,7 @@ static json_t *text_json(const char *s, size_t n)
 
 /* The shortest decimal that reads back as the same float, as a double: 0.1f gives 0.1,
  * not 0.10000000149011612. */
-static double float_value(float f)
+double row_float_value(float f)
 {
     char s[32];
     for (int prec = 1; prec <= 9; prec++) {
@@ -254,7 +252,7 @@ static double float_value(float f)
     return strtod(s, NULL);
 }
 
-static json_t *time_json(int kind, const MYSQL_TIME *t)
+json_t *row_time_json(int kind, const MYSQL_TIME *t)
 {
     char s[48];
     if (kind != K_TIME && t->year == 0 && t->month == 0 && t->day == 0)
@@ -273,6 +271,24 @@ static json_t *time_json(int kind, const MYSQL_TIME *t)
     return json_string(s);
 }
 
+json_t *row_int_json(long long v, bool is_unsigned)
+{
+    if (is_unsigned && (unsigned long long)v > (unsigned long long)INT64_MAX) {
+        char s[24];
+        snprintf(s, sizeof s, "%llu", (unsigned long long)v);
+        return json_string(s);
+    }
+    return json_integer(v);
+}
+
+json_t *row_bit_json(const char *s, size_t n)
+{
+    long long x = 0;
+    for (size_t k = 0; k < n && k < 8; k++)
+        x = x << 8 | (unsigned char)s[k];
+    return json_integer(x);
+}
+
 static json_t *col_json(row_buf *rb, MYSQL_STMT *stmt, unsigned i)
 {
     row_col *col = &rb->cols[i];
@@ -280,20 +296,15 @@ static json_t *col_json(row_buf *rb, MYSQL_STMT *stmt, unsigned i)
         return json_null();
     switch (col->kind) {
     case K_INT:
-        if (col->is_unsigned && (unsigned long long)col->num.i > (unsigned long long)INT64_MAX) {
-            char s[24];
-            snprintf(s, sizeof s, "%llu", (unsigned long long)col->num.i);
-            return json_string(s);
-        }
-        return json_integer(col->num.i);
+        return row_int_json(col->num.i, col->is_unsigned);
     case K_FLOAT:
-        return json_real(float_value(col->num.f));
+        return json_real(row_float_value(col->num.f));
     case K_DOUBLE:
         return json_real(col->num.d);
     case K_DATE:
     case K_DATETIME:
     case K_TIME:
-        return time_json(col->kind, &col->num.t);
+        return row_time_json(col->kind, &col->num.t);
     default:
         break;
     }
@@ -315,15 +326,8 @@ static json_t *col_json(row_buf *rb, MYSQL_STMT *stmt, unsigned i)
         }
         data = whole;
     }
-    json_t *v;
-    if (col->kind == K_BIT) {
-        long long x = 0;
-        for (unsigned long k = 0; k < col->length && k < 8; k++)
-            x = x << 8 | (unsigned char)data[k];
-        v = json_integer(x);
-    } else {
-        v = text_json(data, col->length);
-    }
+    json_t *v = col->kind == K_BIT ? row_bit_json(data, col->length)
+                                   : row_text_json(data, col->length);
     free(whole);
     return v;
 }

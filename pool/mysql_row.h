@@ -8,6 +8,9 @@
 #include <jansson.h>
 #include <mysql.h>
 
+/** How a column's value becomes JSON (row_kind). */
+enum { K_NULL, K_INT, K_FLOAT, K_DOUBLE, K_DECIMAL, K_DATE, K_DATETIME, K_TIME, K_BIT, K_TEXT };
+
 /** One result column's buffer. */
 typedef struct row_col {
     int kind; /**< how the value becomes JSON (mysql_row.c) */
@@ -44,6 +47,18 @@ json_t *row_json(row_buf *rb, MYSQL_STMT *stmt);
 /** Drops this execution's metadata; the buffers stay for the next one. */
 void row_unbind(row_buf *rb);
 
+/** The K_* kind of a result column, from its SQL type. */
+int row_kind(const MYSQL_FIELD *f);
+/** An integer column's value (an unsigned one above INT64_MAX as a decimal string). */
+json_t *row_int_json(long long v, bool is_unsigned);
+/** The shortest decimal that reads back as the same float (0.1f gives 0.1). */
+double row_float_value(float f);
+/** A K_DATE, K_DATETIME or K_TIME value as ISO 8601 (a zero date as null). */
+json_t *row_time_json(int kind, const MYSQL_TIME *t);
+/** Text as a JSON string; bytes that are not UTF-8 become U+FFFD. */
+json_t *row_text_json(const char *s, size_t n);
+/** A BIT value (big-endian bytes) as an integer. */
+json_t *row_bit_json(const char *s, size_t n);
 /** Frees the buffers. */
 void row_free(row_buf *rb);
 

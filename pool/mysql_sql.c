@@ -9,6 +9,7 @@
 
 #include "tern/error.h"
 #include "mysql_pool.h"
+#include "mysql_pipe.h"
 #include "mysql_stmt.h"
 
 struct tern_sql_cursor {
@@ -91,6 +92,22 @@ int tern_sql_query_row(tern_sql_conn *l, json_t **row, const char *sql, const te
         *row = json_incref(first);
     json_decref(arr);
     return first ? 1 : 0;
+}
+
+int tern_sql_query_each(tern_sql_conn *l, json_t **results, tern_sql_result *res, const char *sql,
+                        const tern_sql_arg *args, size_t nargs, size_t nsets)
+{
+    if (!results || !sql || (nargs && !args)) {
+        tern_set_errmsg("tern_sql_query_each: results, sql and args are required");
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < nsets; i++)
+        results[i] = NULL;
+    int rc;
+    mysql_conn *c = op_begin(l, "query", &rc);
+    if (!c)
+        return rc;
+    return pool_op_end(c->pool, c, pipe_run(c, sql, args, nargs, nsets, results, res));
 }
 
 int tern_sql_exec(tern_sql_conn *l, tern_sql_result *res, const char *sql, const tern_sql_arg *args,

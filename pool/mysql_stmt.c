@@ -449,3 +449,20 @@ void stmt_cache_drop(mysql_conn *c)
     c->nstmts = 0;
     c->cursor = NULL;
 }
+
+int stmt_lookup(mysql_conn *c, const char *sql, stmt_entry **e, MYSQL_STMT **stmt,
+                unsigned *nparams)
+{
+    int rc = cache_get(c, sql, e);
+    if (rc < 0)
+        return rc;
+    *stmt = (*e)->stmt;
+    *nparams = (*e)->nparams;
+    return 0;
+}
+
+void stmt_forget(mysql_conn *c, stmt_entry *e)
+{
+    unlink_entry(c, e);
+    entry_dispose(c, e);
+}

@@ -29,6 +29,16 @@ int stmt_cursor_close(mysql_conn *c, stmt_entry *e);
 /** Closes it in the background (a connection released with a cursor open). */
 void stmt_cursor_close_bg(mysql_conn *c, uint64_t deadline, void (*done)(mysql_conn *c, int rc));
 
+/** The cached statement for sql, prepared now if needed, for a caller that speaks the
+ *  wire protocol itself (mysql_pipe.c): the connector's handle and its placeholder count.
+ *  0, or < 0 with tern_errmsg. */
+int stmt_lookup(mysql_conn *c, const char *sql, stmt_entry **e, MYSQL_STMT **stmt,
+                unsigned *nparams);
+
+/** Drops a cached statement: the server no longer knows it, or its result's columns
+ *  changed where the connector did not see it (the next use prepares it again). */
+void stmt_forget(mysql_conn *c, stmt_entry *e);
+
 /** Frees every cached statement of c once its MYSQL handle is closed (no I/O). */
 void stmt_cache_drop(mysql_conn *c);
 

@@ -64,6 +64,8 @@ static json_t *world_json(int32_t id, int32_t random_number)
 typedef struct stripe {
     world *rows;
     int first, step, n;
+    tern_sql_arg *args; /* room for the share's arguments and results (request arena) */
+    json_t **results;
     tern_sql_conn *conn;
     int rc;
 } stripe;
@@ -74,16 +76,21 @@ static void *run_stripe(void *arg)
     tern_sql_conn *c = st->conn;
     if (!c && (st->rc = tern_sql_acquire(tern_sql_default(), &c)) < 0)
         return NULL;
-    for (int i = st->first; i < st->n; i += st->step) {
-        world *w = &st->rows[i];
-        json_t *row;
-        int rc = tern_sql_query_row(c, &row, select_world, TERN_SQL_ARGS(TERN_I64(w->id)));
-        if (rc <= 0) {
-            st->rc = rc < 0 ? rc : TERN_EUNAVAILABLE; /* every id 1..10000 exists */
-            break;
-        }
-        w->random_number = (int32_t)json_integer_value(json_object_get(row, "randomNumber"));
-        json_decref(row);
+    /* the share's SELECTs pipelined: one write out, the answers read back in order */
+    int n = (st->n - st->first + st->step - 1) / st->step;
+    tern_sql_arg *args = st->args;
+    json_t **results = st->results;
+    for (int k = 0; k < n; k++)
+        args[k] = TERN_I64(st->rows[st->first + k * st->step].id);
+    st->rc = tern_sql_query_each(c, results, NULL, select_world, args, 1, (size_t)n);
+    for (int k = 0; k < n; k++) {
+        json_t *row = json_array_get(results[k], 0);
+        if (!row && st->rc == 0)
+            st->rc = TERN_EUNAVAILABLE; /* every id 1..10000 exists */
+        if (row)
+            st->rows[st->first + k * st->step].random_number =
+                (int32_t)json_integer_value(json_object_get(row, "randomNumber"));
+        json_decref(results[k]);
     }
     /* give a borrowed connection back now, not at the end of the request: others wait */
     if (!st->conn)
@@ -116,8 +123,14 @@ static int read_rows(tern_req *req, tern_sql_conn *c, world *rows, int n)
      * the tasks still write their results until the request's end cancels them */
     stripe *st = tern_alloc(req, (size_t)nstripes * sizeof *st);
     tern_task *tasks[MAX_STRIPES];
+    size_t per = (size_t)(n / nstripes + 1); /* the most rows one stripe reads */
+    tern_sql_arg *args = tern_alloc(req, per * (size_t)nstripes * sizeof *args);
+    json_t **results = tern_alloc(req, per * (size_t)nstripes * sizeof *results);
+    if (!st || !args || !results)
+        return TERN_ENOMEM;
     for (int k = 0; k < nstripes; k++)
-        st[k] = (stripe){.rows = rows, .first = k, .step = nstripes, .n = n};
+        st[k] = (stripe){.rows = rows, .first = k, .step = nstripes, .n = n,
+                         .args = args + (size_t)k * per, .results = results + (size_t)k * per};
     st[0].conn = c;
     int spawned = 0;
     for (int k = 1; k < nstripes; k++) {

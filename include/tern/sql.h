@@ -106,6 +106,18 @@ int tern_sql_query(tern_sql_conn *c, json_t **rows, const char *sql, const tern_
 int tern_sql_query_row(tern_sql_conn *c, json_t **row, const char *sql, const tern_sql_arg *args,
                        size_t nargs);
 
+/** Runs sql once per argument set, pipelined: every execution goes out in one write
+ *  and the answers come back in order, so N statements cost about one round trip
+ *  instead of N. Each execution is still its own statement on the server (autocommit,
+ *  or the open transaction's), with its own result or error, as if run one by one.
+ *  args holds nsets sets of nargs arguments (set i at args[i * nargs]). results[i]:
+ *  set i's rows as a JSON array (like tern_sql_query), NULL when set i failed; the
+ *  caller frees each one that is not NULL. res (may be NULL): nsets entries of
+ *  affected rows and insert id. 0 when every set succeeded, else the code of the first
+ *  set that failed (tern_errmsg says why). */
+int tern_sql_query_each(tern_sql_conn *c, json_t **results, tern_sql_result *res, const char *sql,
+                        const tern_sql_arg *args, size_t nargs, size_t nsets);
+
 /** Runs a statement that returns no rows. 0 and *res (may be NULL), or < 0. */
 int tern_sql_exec(tern_sql_conn *c, tern_sql_result *res, const char *sql,
                   const tern_sql_arg *args, size_t nargs);

@@ -1,0 +1,780 @@
+/* pool/mysql_pipe.c - pipelined executions of one prepared statement.
+ *
+ * N executions one after another cost N round trips: N sends, N reads, and on the
+ * server N wake-ups of the session's thread, which is most of what a point select costs
+ * it. Here every execution's COM_STMT_EXECUTE goes out in one write and the answers are
+ * read back in order as they arrive. The server still runs each one as its own
+ * statement, with its own result or error, exactly as if they came one by one (MariaDB
+ * reads the next command off the socket when it has answered the last one).
+ *
+ * Connector/C has no pipelining, so this file speaks the binary protocol itself on the
+ * connector's socket, between two of the connector's own calls: mysql_stmt.c prepares
+ * and caches the statement, this file writes its executions and reads their answers to
+ * the last byte, so the connector finds the connection as it left it. Its next call on
+ * the statement binds the parameters again, which makes it resend their types. Not on
+ * TLS connections (the bytes would have to go through the connector's TLS session) and
+ * not for a packet of 16 MiB or more: those run one by one through the connector.
+ *
+ * The answers: an error packet; an OK packet (no result set); or a column count (with
+ * MariaDB's metadata cache, a flag byte saying whether column definitions follow: they
+ * do not while the statement's columns are the ones the prepare reported), the column
+ * definitions, an EOF packet, binary rows, and an EOF packet whose status says whether
+ * another result set follows (a CALL). */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "tern/error.h"
+#include "mysql_pipe.h"
+#include "mysql_row.h"
+#include "mysql_stmt.h"
+
+#define COM_STMT_EXECUTE_CMD 0x17
+#define PACKET_MAX 0xFFFFFFu      /* a payload this long continues in the next packet */
+#define DEPRECATE_EOF (1UL << 24) /* CLIENT_DEPRECATE_EOF: Connector/C 3.3 lacks the name */
+#define MORE_RESULTS 0x0008       /* SERVER_MORE_RESULTS_EXIST in an EOF/OK status */
+#define READ_ROOM 16384
+#define ERRMSG_MAX 320
+
+enum { AT_HEAD, AT_COLDEF, AT_COLEOF, AT_ROWS, AT_DONE };
+
+/* A result column: from the prepare, or from definitions the server sent again. */
+typedef struct pipe_col {
+    const char *name;
+    unsigned char type;
+    int kind;
+    bool is_unsigned;
+} pipe_col;
+
+typedef struct pipe_op {
+    conn_op op; /* first: conn_run hands &op to pipe_cont */
+    mysql_conn *c;
+    int fd;
+    bool deprecate_eof;
+    MYSQL_STMT *stmt;
+    /* what goes out */
+    unsigned char *out;
+    size_t out_len, out_sent;
+    /* what came in and is not parsed yet: in[pos .. len) */
+    unsigned char *in;
+    size_t in_len, in_cap, pos;
+    /* the answer being read */
+    const size_t *which; /* set indexes in the order sent */
+    size_t count, k;     /* how many sets went out; which one answers now */
+    int at;
+    bool collect; /* rows belong to the answer (its first result set) */
+    unsigned ncols, defs_left;
+    pipe_col *cols;       /* the current result set's columns: prep_cols or sent_cols */
+    pipe_col *prep_cols;  /* the prepared statement's columns (names are the connector's) */
+    pipe_col *sent_cols;  /* definitions the server sent (names allocated here) */
+    unsigned nsent;
+    bool columns_changed; /* the server sent definitions: the connector's copy is stale */
+    int attempt;          /* 1: the rerun of sets whose statement had to be prepared again */
+    int io_rc;            /* the connection failed: every answer not read is lost */
+    /* per set */
+    json_t **results;
+    tern_sql_result *res;
+    int *codes;       /* 0, or the set's error code */
+    unsigned *errnos; /* the server's error number for a failed set */
+    size_t first_failed;
+    char first_msg[ERRMSG_MAX];
+} pipe_op;
+
+/* ---- little-endian fields ------------------------------------------------------- */
+
+static uint64_t get_le(const unsigned char *b, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = v << 8 | b[i];
+    return v;
+}
+
+static unsigned char *put_le(unsigned char *w, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++, v >>= 8)
+        *w++ = (unsigned char)v;
+    return w;
+}
+
+/* A length-encoded integer at *b (below end): its value, *b moved past it; false when
+ * the bytes are not there or it is a NULL marker. */
+static bool get_lenenc(const unsigned char **b, const unsigned char *end, uint64_t *v)
+{
+    if (*b >= end)
+        return false;
+    unsigned c = **b;
+    int n = c < 0xFB ? 0 : c == 0xFC ? 2 : c == 0xFD ? 3 : c == 0xFE ? 8 : -1;
+    if (n < 0 || end - *b < 1 + n)
+        return false;
+    *v = n ? get_le(*b + 1, n) : c;
+    *b += 1 + n;
+    return true;
+}
+
+static size_t lenenc_size(uint64_t v)
+{
+    return v < 0xFB ? 1 : v < 0x10000 ? 3 : v < 0x1000000 ? 4 : 9;
+}
+
+static unsigned char *put_lenenc(unsigned char *w, uint64_t v)
+{
+    if (v < 0xFB)
+        return put_le(w, v, 1);
+    int n = v < 0x10000 ? 2 : v < 0x1000000 ? 3 : 8;
+    *w++ = n == 2 ? 0xFC : n == 3 ? 0xFD : 0xFE;
+    return put_le(w, v, n);
+}
+
+/* ---- the requests ---------------------------------------------------------------- */
+
+/* The payload of one execution: command, statement id, flags (no cursor), iteration
+ * count 1, then the NULL bitmap, "types follow", each parameter's type and the values. */
+static size_t execute_size(const tern_sql_arg *a, size_t nargs)
+{
+    size_t n = 10;
+    if (nargs)
+        n += (nargs + 7) / 8 + 1 + 2 * nargs;
+    for (size_t i = 0; i < nargs; i++) {
+        if (a[i].type == TERN_SQL_INT || a[i].type == TERN_SQL_DOUBLE)
+            n += 8;
+        else if (a[i].type == TERN_SQL_TEXT || a[i].type == TERN_SQL_BYTES)
+            n += lenenc_size(a[i].p ? a[i].len : 0) + (a[i].p ? a[i].len : 0);
+    }
+    return n;
+}
+
+static unsigned char *put_execute(unsigned char *w, unsigned long stmt_id, const tern_sql_arg *a,
+                                  size_t nargs, size_t payload)
+{
+    w = put_le(w, payload, 3);
+    *w++ = 0; /* sequence number: each command starts at 0 */
+    *w++ = COM_STMT_EXECUTE_CMD;
+    w = put_le(w, stmt_id, 4);
+    *w++ = 0;             /* CURSOR_TYPE_NO_CURSOR */
+    w = put_le(w, 1, 4); /* iteration count */
+    if (!nargs)
+        return w;
+    unsigned char *nulls = w;
+    memset(nulls, 0, (nargs + 7) / 8);
+    w += (nargs + 7) / 8;
+    *w++ = 1; /* the types follow */
+    for (size_t i = 0; i < nargs; i++) {
+        unsigned char t;
+        switch (a[i].type) {
+        case TERN_SQL_INT:
+            t = MYSQL_TYPE_LONGLONG;
+            break;
+        case TERN_SQL_DOUBLE:
+            t = MYSQL_TYPE_DOUBLE;
+            break;
+        case TERN_SQL_TEXT:
+            t = MYSQL_TYPE_STRING;
+            break;
+        case TERN_SQL_BYTES:
+            t = MYSQL_TYPE_BLOB;
+            break;
+        default:
+            t = MYSQL_TYPE_NULL;
+            nulls[i / 8] |= (unsigned char)(1u << (i % 8));
+        }
+        *w++ = t;
+        *w++ = 0; /* signed */
+    }
+    for (size_t i = 0; i < nargs; i++) {
+        if (a[i].type == TERN_SQL_INT) {
+            w = put_le(w, (uint64_t)a[i].i, 8);
+        } else if (a[i].type == TERN_SQL_DOUBLE) {
+            uint64_t bits;
+            memcpy(&bits, &a[i].d, 8);
+            w = put_le(w, bits, 8);
+        } else if (a[i].type == TERN_SQL_TEXT || a[i].type == TERN_SQL_BYTES) {
+            size_t len = a[i].p ? a[i].len : 0;
+            w = put_lenenc(w, len);
+            if (len)
+                memcpy(w, a[i].p, len);
+            w += len;
+        }
+    }
+    return w;
+}
+
+/* Every execution in one buffer; false when one would not fit in a single packet (or
+ * an argument has no valid type), which the caller runs one by one instead. */
+static bool build_requests(pipe_op *p, unsigned long stmt_id, const tern_sql_arg *args,
+                           size_t nargs)
+{
+    size_t total = 0;
+    for (size_t k = 0; k < p->count; k++) {
+        const tern_sql_arg *a = args + p->which[k] * nargs;
+        for (size_t i = 0; i < nargs; i++)
+            if (a[i].type != TERN_SQL_NULL && a[i].type != TERN_SQL_INT &&
+                a[i].type != TERN_SQL_DOUBLE && a[i].type != TERN_SQL_TEXT &&
+                a[i].type != TERN_SQL_BYTES)
+                return false;
+        size_t n = execute_size(a, nargs);
+        if (n >= PACKET_MAX)
+            return false;
+        total += 4 + n;
+    }
+    if (!(p->out = malloc(total)))
+        return false;
+    unsigned char *w = p->out;
+    for (size_t k = 0; k < p->count; k++) {
+        const tern_sql_arg *a = args + p->which[k] * nargs;
+        w = put_execute(w, stmt_id, a, nargs, execute_size(a, nargs));
+    }
+    p->out_len = (size_t)(w - p->out);
+    return true;
+}
+
+/* ---- the answers ------------------------------------------------------------------ */
+
+static bool is_stale(unsigned e)
+{
+    return e == 1243 || e == 1615; /* unknown statement handler; must be prepared again */
+}
+
+static void set_failed(pipe_op *p, int code)
+{
+    size_t set = p->which[p->k];
+    p->codes[set] = code;
+    json_decref(p->results[set]);
+    p->results[set] = NULL;
+    if (p->attempt == 0 && is_stale(p->errnos[set]))
+        return; /* run again: not the error to report (yet) */
+    if (set < p->first_failed) {
+        p->first_failed = set;
+        snprintf(p->first_msg, sizeof p->first_msg, "%s", tern_errmsg());
+    }
+}
+
+/* The connection is unusable from here on: the answers not read are lost with it. */
+static void fail_all(pipe_op *p, int code, const char *why)
+{
+    p->c->broken = true;
+    tern_set_errmsg("mysql pipelined query: %s", why);
+    p->io_rc = code;
+    for (; p->k < p->count; p->k++)
+        set_failed(p, code);
+    p->at = AT_DONE;
+}
+
+static void next_answer(pipe_op *p)
+{
+    p->collect = true;
+    p->at = ++p->k < p->count ? AT_HEAD : AT_DONE;
+}
+
+static void on_error_packet(pipe_op *p, const unsigned char *b, size_t len)
+{
+    unsigned e = len >= 3 ? (unsigned)get_le(b + 1, 2) : 0;
+    char state[6] = "HY000";
+    const unsigned char *msg = b + 3, *end = b + len;
+    if (end - msg >= 6 && msg[0] == '#') {
+        memcpy(state, msg + 1, 5);
+        msg += 6;
+    }
+    char text[256];
+    int n = (int)(end > msg ? end - msg : 0);
+    snprintf(text, sizeof text, "%.*s", n, (const char *)msg);
+    p->errnos[p->which[p->k]] = e;
+    set_failed(p, conn_error_of(p->c, e, state, text, "query"));
+    next_answer(p);
+}
+
+/* An EOF packet, or with DEPRECATE_EOF the OK packet that ends rows: its status. */
+static unsigned end_status(pipe_op *p, const unsigned char *b, size_t len)
+{
+    if (!p->deprecate_eof || len < 7)
+        return len >= 5 ? (unsigned)get_le(b + 3, 2) : 0;
+    const unsigned char *r = b + 1, *end = b + len;
+    uint64_t skip;
+    if (!get_lenenc(&r, end, &skip) || !get_lenenc(&r, end, &skip) || end - r < 2)
+        return 0;
+    return (unsigned)get_le(r, 2);
+}
+
+static void on_ok_packet(pipe_op *p, const unsigned char *b, size_t len)
+{
+    const unsigned char *r = b + 1, *end = b + len;
+    uint64_t affected = 0, insert_id = 0;
+    unsigned status = 0;
+    if (get_lenenc(&r, end, &affected) && get_lenenc(&r, end, &insert_id) && end - r >= 2)
+        status = (unsigned)get_le(r, 2);
+    size_t set = p->which[p->k];
+    if (p->collect) {
+        if (p->res)
+            p->res[set] = (tern_sql_result){.affected_rows = affected, .insert_id = insert_id};
+        if (!p->results[set] && !(p->results[set] = json_array()))
+            return fail_all(p, TERN_ENOMEM, "out of memory for rows");
+    }
+    if (status & MORE_RESULTS)
+        p->collect = false;
+    else
+        next_answer(p);
+}
+
+/* A column definition: catalog, schema, table, org_table, name, org_name (and, with
+ * MariaDB's extended metadata, one more string), then the fixed fields. */
+static bool parse_coldef(const unsigned char *b, size_t len, pipe_col *col)
+{
+    const unsigned char *r = b, *end = b + len;
+    uint64_t n;
+    for (int i = 0; i < 6; i++) {
+        if (!get_lenenc(&r, end, &n) || (uint64_t)(end - r) < n)
+            return false;
+        if (i == 4 && !(col->name = strndup((const char *)r, n)))
+            return false;
+        r += n;
+    }
+    if (end - r > 0 && *r != 0x0C) { /* extended type information */
+        if (!get_lenenc(&r, end, &n) || (uint64_t)(end - r) < n)
+            return false;
+        r += n;
+    }
+    if (end - r < 1 + 2 + 4 + 1 + 2 || *r != 0x0C)
+        return false;
+    col->type = r[1 + 2 + 4];
+    unsigned flags = (unsigned)get_le(r + 1 + 2 + 4 + 1, 2);
+    MYSQL_FIELD f = {.type = (enum enum_field_types)col->type, .flags = flags};
+    col->kind = row_kind(&f);
+    col->is_unsigned = (flags & UNSIGNED_FLAG) != 0;
+    return true;
+}
+
+/* The columns of the prepared statement, as the connector read them at the prepare. */
+static bool use_prepared_columns(pipe_op *p, unsigned ncols)
+{
+    if (mysql_stmt_field_count(p->stmt) != ncols || !p->stmt->fields)
+        return false;
+    if (!p->prep_cols) {
+        if (!(p->prep_cols = malloc(ncols * sizeof *p->prep_cols)))
+            return false;
+        for (unsigned i = 0; i < ncols; i++) {
+            const MYSQL_FIELD *f = &p->stmt->fields[i];
+            p->prep_cols[i] = (pipe_col){.name = f->name,
+                                    .type = (unsigned char)f->type,
+                                    .kind = row_kind(f),
+                                    .is_unsigned = (f->flags & UNSIGNED_FLAG) != 0};
+        }
+    }
+    p->cols = p->prep_cols;
+    return true;
+}
+
+static void free_sent_cols(pipe_op *p)
+{
+    for (unsigned i = 0; i < p->nsent; i++)
+        free((char *)p->sent_cols[i].name);
+    free(p->sent_cols);
+    p->sent_cols = NULL;
+    p->nsent = 0;
+}
+
+static void on_result_head(pipe_op *p, const unsigned char *b, size_t len)
+{
+    const unsigned char *r = b, *end = b + len;
+    uint64_t ncols;
+    if (!get_lenenc(&r, end, &ncols) || ncols == 0 || ncols > 4096)
+        return fail_all(p, -EIO, "malformed column count");
+    bool defs_follow = r < end ? *r != 0 : true; /* the metadata cache's flag */
+    p->ncols = (unsigned)ncols;
+    if (defs_follow) {
+        free_sent_cols(p);
+        p->sent_cols = calloc(ncols, sizeof *p->sent_cols);
+        p->nsent = p->sent_cols ? p->ncols : 0;
+        p->defs_left = p->ncols;
+        p->columns_changed = true;
+        if (!p->sent_cols)
+            return fail_all(p, TERN_ENOMEM, "out of memory for columns");
+        p->at = AT_COLDEF;
+    } else {
+        if (!use_prepared_columns(p, p->ncols))
+            return fail_all(p, -EIO, "the server's columns differ from the prepared ones");
+        p->at = p->deprecate_eof ? AT_ROWS : AT_COLEOF;
+    }
+    size_t set = p->which[p->k];
+    if (p->collect && !p->results[set] && !(p->results[set] = json_array()))
+        return fail_all(p, TERN_ENOMEM, "out of memory for rows");
+}
+
+static void on_coldef(pipe_op *p, const unsigned char *b, size_t len)
+{
+    unsigned i = p->ncols - p->defs_left;
+    if (!parse_coldef(b, len, &p->sent_cols[i]))
+        return fail_all(p, -EIO, "malformed column definition (or out of memory)");
+    if (--p->defs_left == 0) {
+        p->cols = p->sent_cols;
+        p->at = p->deprecate_eof ? AT_ROWS : AT_COLEOF;
+    }
+}
+
+/* A binary row: 0x00, the NULL bitmap (offset 2), then each non-NULL value. */
+static json_t *decode_row(pipe_op *p, const unsigned char *b, size_t len)
+{
+    size_t nb = (p->ncols + 9) / 8;
+    if (len < 1 + nb)
+        return NULL;
+    const unsigned char *nulls = b + 1, *r = b + 1 + nb, *end = b + len;
+    json_t *obj = json_object();
+    for (unsigned i = 0; obj && i < p->ncols; i++) {
+        const pipe_col *col = &p->cols[i];
+        unsigned bit = i + 2;
+        json_t *v = NULL;
+        if ((nulls[bit / 8] >> (bit % 8) & 1) || col->kind == K_NULL) {
+            v = json_null();
+        } else if (col->kind == K_INT) {
+            int w = col->type == MYSQL_TYPE_TINY                                  ? 1
+                    : col->type == MYSQL_TYPE_SHORT || col->type == MYSQL_TYPE_YEAR ? 2
+                    : col->type == MYSQL_TYPE_LONGLONG                              ? 8
+                                                                                    : 4;
+            if (end - r >= w) {
+                uint64_t u = get_le(r, w);
+                long long x = (long long)u;
+                if (!col->is_unsigned && w < 8 && (u >> (8 * w - 1) & 1))
+                    x = (long long)(u | ~((UINT64_C(1) << (8 * w)) - 1)); /* sign-extend */
+                v = row_int_json(x, col->is_unsigned);
+                r += w;
+            }
+        } else if (col->kind == K_FLOAT || col->kind == K_DOUBLE) {
+            int w = col->kind == K_FLOAT ? 4 : 8;
+            if (end - r >= w) {
+                uint64_t u = get_le(r, w);
+                if (w == 4) {
+                    uint32_t u32 = (uint32_t)u;
+                    float f;
+                    memcpy(&f, &u32, 4);
+                    v = json_real(row_float_value(f));
+                } else {
+                    double d;
+                    memcpy(&d, &u, 8);
+                    v = json_real(d);
+                }
+                r += w;
+            }
+        } else if (col->kind == K_DATE || col->kind == K_DATETIME || col->kind == K_TIME) {
+            unsigned n = end > r ? *r : 0;
+            if (end - r >= 1 + (long)n) {
+                const unsigned char *t = r + 1;
+                MYSQL_TIME tm = {0};
+                if (col->kind == K_TIME && n >= 8) {
+                    tm.neg = t[0];
+                    tm.day = (unsigned)get_le(t + 1, 4);
+                    tm.hour = t[5], tm.minute = t[6], tm.second = t[7];
+                    if (n >= 12)
+                        tm.second_part = (unsigned long)get_le(t + 8, 4);
+                } else if (col->kind != K_TIME && n >= 4) {
+                    tm.year = (unsigned)get_le(t, 2);
+                    tm.month = t[2], tm.day = t[3];
+                    if (n >= 7)
+                        tm.hour = t[4], tm.minute = t[5], tm.second = t[6];
+                    if (n >= 11)
+                        tm.second_part = (unsigned long)get_le(t + 7, 4);
+                }
+                v = row_time_json(col->kind, &tm);
+                r += 1 + n;
+            }
+        } else {
+            uint64_t n;
+            if (get_lenenc(&r, end, &n) && (uint64_t)(end - r) >= n) {
+                v = col->kind == K_BIT ? row_bit_json((const char *)r, n)
+                                       : row_text_json((const char *)r, n);
+                r += n;
+            }
+        }
+        if (!v || json_object_set_new(obj, col->name, v) < 0) {
+            json_decref(obj);
+            obj = NULL;
+        }
+    }
+    return obj;
+}
+
+static void on_row_packet(pipe_op *p, const unsigned char *b, size_t len)
+{
+    if (!p->collect)
+        return;
+    size_t set = p->which[p->k];
+    json_t *row = decode_row(p, b, len);
+    if (!row || json_array_append_new(p->results[set], row) < 0)
+        fail_all(p, -EIO, "a row could not be read (malformed, or out of memory)");
+}
+
+static void on_packet(pipe_op *p, const unsigned char *b, size_t len)
+{
+    unsigned first = len ? b[0] : 0x100;
+    switch (p->at) {
+    case AT_HEAD:
+        if (first == 0xFF)
+            on_error_packet(p, b, len);
+        else if (first == 0x00)
+            on_ok_packet(p, b, len);
+        else if (first == 0xFB || first == 0x100)
+            fail_all(p, -EIO, "unexpected answer (LOCAL INFILE is off)");
+        else
+            on_result_head(p, b, len);
+        break;
+    case AT_COLDEF:
+        on_coldef(p, b, len);
+        break;
+    case AT_COLEOF:
+        if (first != 0xFE)
+            return fail_all(p, -EIO, "no EOF after the columns");
+        p->at = AT_ROWS;
+        break;
+    case AT_ROWS:
+        if (first == 0x00) {
+            on_row_packet(p, b, len);
+        } else if (first == 0xFF) {
+            on_error_packet(p, b, len);
+        } else if (first == 0xFE) {
+            if (end_status(p, b, len) & MORE_RESULTS) {
+                p->collect = false;
+                p->at = AT_HEAD;
+            } else {
+                next_answer(p);
+            }
+        } else {
+            fail_all(p, -EIO, "malformed row");
+        }
+        break;
+    default:
+        fail_all(p, -EIO, "an answer came that nothing asked for");
+    }
+}
+
+/* Consumes every complete packet in the input. */
+static void parse(pipe_op *p)
+{
+    while (p->at != AT_DONE && p->in_len - p->pos >= 4) {
+        const unsigned char *h = p->in + p->pos;
+        size_t len = (size_t)get_le(h, 3);
+        if (len == PACKET_MAX)
+            return fail_all(p, -EIO, "a value of 16 MiB or more cannot be read pipelined");
+        if (p->in_len - p->pos - 4 < len)
+            break;
+        p->pos += 4 + len;
+        on_packet(p, h + 4, len);
+    }
+}
+
+/* Room for the next read: unparsed bytes move to the front, the buffer grows to hold
+ * the packet that is coming in whole. */
+static bool make_room(pipe_op *p)
+{
+    if (p->pos) {
+        memmove(p->in, p->in + p->pos, p->in_len - p->pos);
+        p->in_len -= p->pos;
+        p->pos = 0;
+    }
+    size_t want = p->in_len + READ_ROOM;
+    if (p->in_len >= 4)
+        want += (size_t)get_le(p->in, 3);
+    if (want <= p->in_cap)
+        return true;
+    unsigned char *in = realloc(p->in, want);
+    if (!in)
+        return false;
+    p->in = in;
+    p->in_cap = want;
+    return true;
+}
+
+/* ---- driving the socket (conn_run's continuation) --------------------------------- */
+
+static void read_answers(pipe_op *p)
+{
+    for (;;) {
+        if (!make_room(p))
+            return fail_all(p, TERN_ENOMEM, "out of memory for answers");
+        size_t room = p->in_cap - p->in_len;
+        ssize_t n = recv(p->fd, p->in + p->in_len, room, MSG_DONTWAIT);
+        if (n > 0) {
+            p->in_len += (size_t)n;
+            parse(p);
+            if (p->at == AT_DONE || (size_t)n < room)
+                return; /* a short read drained the socket: wait for the next event */
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return;
+        return fail_all(p, TERN_EUNAVAILABLE, n == 0 ? "the server closed the connection"
+                                                      : "the connection failed");
+    }
+}
+
+static int pipe_cont(conn_op *op, int events)
+{
+    pipe_op *p = (pipe_op *)op;
+    if (events & MYSQL_WAIT_TIMEOUT) {
+        /* conn_run aborts: the connection is dropped and its error reported there */
+        p->c->broken = true;
+        p->at = AT_DONE;
+        return 0;
+    }
+    while (p->out_sent < p->out_len) {
+        ssize_t n = send(p->fd, p->out + p->out_sent, p->out_len - p->out_sent,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            p->out_sent += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        fail_all(p, TERN_EUNAVAILABLE, "the connection failed");
+        return 0;
+    }
+    if (events & MYSQL_WAIT_READ)
+        read_answers(p);
+    if (p->at == AT_DONE)
+        return 0;
+    /* reading while the rest goes out: the server stops reading once its answers fill
+     * the socket, so waiting only to write could wait forever */
+    return MYSQL_WAIT_READ | (p->out_sent < p->out_len ? MYSQL_WAIT_WRITE : 0);
+}
+
+/* One pipelined pass over the sets in which[0..count). -E2BIG when it cannot be
+ * pipelined (the caller runs those sets one by one). */
+static int pipe_once(pipe_op *p, const char *sql, const tern_sql_arg *args, size_t nargs,
+                     stmt_entry **entry)
+{
+    MYSQL_STMT *stmt;
+    unsigned nparams;
+    int rc = stmt_lookup(p->c, sql, entry, &stmt, &nparams);
+    if (rc < 0)
+        return rc;
+    if (nparams != nargs) {
+        tern_set_errmsg("mysql: the statement has %u placeholder(s) but %zu argument(s) came",
+                        nparams, nargs);
+        return -EINVAL;
+    }
+    p->stmt = stmt;
+    if (!build_requests(p, stmt->stmt_id, args, nargs))
+        return -E2BIG;
+    p->op = (conn_op){.cont = pipe_cont};
+    int st = pipe_cont(&p->op, 0);
+    rc = st ? conn_run(p->c, &p->op, st) : 0;
+    if (rc == 0)
+        rc = p->io_rc;
+    if (rc < 0 && p->k < p->count) {
+        int code = rc;
+        char msg[ERRMSG_MAX];
+        snprintf(msg, sizeof msg, "%s", tern_errmsg());
+        for (; p->k < p->count; p->k++)
+            set_failed(p, code);
+        tern_set_errmsg("%s", msg);
+    }
+    return rc;
+}
+
+static void pipe_reset(pipe_op *p)
+{
+    free(p->out);
+    free(p->in);
+    free(p->prep_cols);
+    free_sent_cols(p);
+    p->out = p->in = NULL;
+    p->cols = p->prep_cols = NULL;
+    p->out_len = p->out_sent = p->in_len = p->in_cap = p->pos = 0;
+    p->k = 0;
+    p->at = AT_HEAD;
+    p->collect = true;
+    p->io_rc = 0;
+}
+
+/* The sets in which[0..count) one by one through the connector (TLS, huge values). */
+static void run_each(pipe_op *p, const char *sql, const tern_sql_arg *args, size_t nargs)
+{
+    for (size_t k = 0; k < p->count; k++) {
+        size_t set = p->which[k];
+        tern_sql_result r = {0};
+        json_t *rows = NULL;
+        p->k = k;
+        int rc = p->c->broken ? TERN_EUNAVAILABLE
+                              : stmt_run(p->c, sql, args + set * nargs, nargs, &rows, SIZE_MAX, &r);
+        if (rc < 0) {
+            if (p->c->broken && rc != TERN_ETIMEDOUT && rc != TERN_ECANCELED)
+                tern_set_errmsg("mysql: the connection was lost");
+            set_failed(p, rc);
+            continue;
+        }
+        p->results[set] = rows;
+        if (p->res)
+            p->res[set] = r;
+    }
+}
+
+int pipe_run(mysql_conn *c, const char *sql, const tern_sql_arg *args, size_t nargs,
+             size_t nsets, json_t **results, tern_sql_result *res)
+{
+    for (size_t i = 0; i < nsets; i++)
+        results[i] = NULL;
+    if (nsets == 0)
+        return 0;
+    pipe_op p = {.c = c,
+                 .fd = (int)mysql_get_socket(c->m),
+                 .deprecate_eof = (c->m->client_flag & c->m->server_capabilities & DEPRECATE_EOF) != 0,
+                 .results = results,
+                 .res = res,
+                 .first_failed = SIZE_MAX,
+                 .at = AT_HEAD,
+                 .collect = true};
+    size_t *which = malloc(nsets * sizeof *which);
+    p.codes = calloc(nsets, sizeof *p.codes);
+    p.errnos = calloc(nsets, sizeof *p.errnos);
+    if (!which || !p.codes || !p.errnos) {
+        free(which);
+        free(p.codes);
+        free(p.errnos);
+        tern_set_errmsg("mysql: out of memory for %zu statements", nsets);
+        return TERN_ENOMEM;
+    }
+    for (size_t i = 0; i < nsets; i++)
+        which[i] = i;
+    p.which = which;
+    p.count = nsets;
+    bool tls = mysql_get_ssl_cipher(c->m) != NULL;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        stmt_entry *e = NULL;
+        int rc = tls ? -E2BIG : pipe_once(&p, sql, args, nargs, &e);
+        if (rc == -E2BIG) {
+            pipe_reset(&p);
+            run_each(&p, sql, args, nargs);
+            break;
+        }
+        /* the server forgot the statement (1243) or its tables changed (1615): prepare
+         * it again once and rerun just those sets, as the one-by-one path does */
+        size_t stale = 0;
+        for (size_t k = 0; k < p.count; k++)
+            if (is_stale(p.errnos[p.which[k]]))
+                which[stale++] = p.which[k];
+        bool changed = p.columns_changed;
+        pipe_reset(&p);
+        if (e && !c->broken && (stale || changed))
+            stmt_forget(c, e); /* prepared again on its next use */
+        if (!stale || c->broken || attempt == 1)
+            break;
+        for (size_t k = 0; k < stale; k++)
+            p.codes[which[k]] = 0;
+        p.count = stale;
+        p.attempt = 1;
+    }
+    pipe_reset(&p);
+    int rc = 0;
+    for (size_t i = 0; i < nsets && rc == 0; i++)
+        rc = p.codes[i];
+    if (rc < 0 && p.first_failed != SIZE_MAX)
+        tern_set_errmsg("%s", p.first_msg);
+    else if (rc < 0)
+        tern_set_errmsg("mysql query: the server no longer knows the prepared statement");
+    free(which);
+    free(p.codes);
+    free(p.errnos);
+    return rc;
+}
