@@ -78,6 +78,7 @@ typedef struct pipe_op {
     json_t **results;
     tern_sql_result *res;
     int *codes;       /* 0, or the set's error code */
+    char **msgs;      /* (optional) each failed set's error message */
     unsigned *errnos; /* the server's error number for a failed set */
     size_t first_failed;
     char first_msg[ERRMSG_MAX];
@@ -244,6 +245,10 @@ static void set_failed(pipe_op *p, int code)
     p->codes[set] = code;
     json_decref(p->results[set]);
     p->results[set] = NULL;
+    if (p->msgs) {
+        free(p->msgs[set]);
+        p->msgs[set] = strdup(tern_errmsg());
+    }
     if (p->attempt == 0 && is_stale(p->errnos[set]))
         return; /* run again: not the error to report (yet) */
     if (set < p->first_failed) {
@@ -711,10 +716,13 @@ static void run_each(pipe_op *p, const char *sql, const tern_sql_arg *args, size
 }
 
 int pipe_run(mysql_conn *c, const char *sql, const tern_sql_arg *args, size_t nargs,
-             size_t nsets, json_t **results, tern_sql_result *res)
+             size_t nsets, json_t **results, tern_sql_result *res, int *codes, char **msgs)
 {
-    for (size_t i = 0; i < nsets; i++)
+    for (size_t i = 0; i < nsets; i++) {
         results[i] = NULL;
+        if (msgs)
+            msgs[i] = NULL;
+    }
     if (nsets == 0)
         return 0;
     pipe_op p = {.c = c,
@@ -722,6 +730,7 @@ int pipe_run(mysql_conn *c, const char *sql, const tern_sql_arg *args, size_t na
                  .deprecate_eof = (c->m->client_flag & c->m->server_capabilities & DEPRECATE_EOF) != 0,
                  .results = results,
                  .res = res,
+                 .msgs = msgs,
                  .first_failed = SIZE_MAX,
                  .at = AT_HEAD,
                  .collect = true};
@@ -769,6 +778,8 @@ int pipe_run(mysql_conn *c, const char *sql, const tern_sql_arg *args, size_t na
     int rc = 0;
     for (size_t i = 0; i < nsets && rc == 0; i++)
         rc = p.codes[i];
+    if (codes)
+        memcpy(codes, p.codes, nsets * sizeof *codes);
     if (rc < 0 && p.first_failed != SIZE_MAX)
         tern_set_errmsg("%s", p.first_msg);
     else if (rc < 0)

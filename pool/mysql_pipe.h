@@ -12,8 +12,10 @@
  *  execution sent before the first answer is read. results[i]: set i's rows as a JSON
  *  array (its first result set), NULL when set i failed; res (may be NULL): each set's
  *  affected rows and insert id. 0 when every set succeeded, else the code of the first
- *  set that failed, with its tern_errmsg. Runs from a coroutine holding c. */
+ *  set that failed, with its tern_errmsg. codes (may be NULL): each set's code (0 or
+ *  < 0); msgs (may be NULL): each failed set's message (malloc'd; NULL for the others).
+ *  Runs from a coroutine holding c. */
 int pipe_run(mysql_conn *c, const char *sql, const tern_sql_arg *args, size_t nargs,
-             size_t nsets, json_t **results, tern_sql_result *res);
+             size_t nsets, json_t **results, tern_sql_result *res, int *codes, char **msgs);
 
 #endif

@@ -38,6 +38,7 @@ struct tern_sql_pool {
     uv_timer_t retry;     /**< reopens pool_min connections after a failure */
     bool closing;         /**< tern_sql_pool_free was called */
     bool freeing;         /**< the retry timer is closing; the record goes next */
+    struct sql_batch *batches; /**< batches still taking statements (mysql_batch.c) */
 };
 
 /** A lent connection: the caller's handle, in the memory of the scope that acquired it. */
@@ -50,6 +51,9 @@ struct tern_sql_conn {
 
 /** Called after every operation on a lent connection: counts the outcome, reacts to a
  *  lost connection, and returns the connection if it was released meanwhile. */
+/** The connection of l, reserved for one operation (busy, under the pool's query
+ *  timeout); NULL with *rc and tern_errmsg when it cannot run (mysql_sql.c). */
+mysql_conn *sql_op_begin(tern_sql_conn *l, const char *what, int *rc);
 int pool_op_end(tern_sql_pool *p, mysql_conn *c, int rc);
 
 /* Shared by mysql_pool.c (connections) and mysql_lend.c (lending). */

@@ -18,8 +18,7 @@ struct tern_sql_cursor {
     stmt_entry *e; /* NULL once closed */
 };
 
-/* The connection of l, reserved for one operation; NULL with *rc when it cannot run. */
-static mysql_conn *op_begin(tern_sql_conn *l, const char *what, int *rc)
+mysql_conn *sql_op_begin(tern_sql_conn *l, const char *what, int *rc)
 {
     if (!l || !l->c) {
         tern_set_errmsg("mysql %s: the connection was released", what);
@@ -63,7 +62,7 @@ int tern_sql_query(tern_sql_conn *l, json_t **rows, const char *sql, const tern_
         return -EINVAL;
     }
     int rc;
-    mysql_conn *c = op_begin(l, "query", &rc);
+    mysql_conn *c = sql_op_begin(l, "query", &rc);
     if (!c)
         return rc;
     rc = stmt_run(c, sql, args, nargs, rows, SIZE_MAX, NULL);
@@ -80,7 +79,7 @@ int tern_sql_query_row(tern_sql_conn *l, json_t **row, const char *sql, const te
         return -EINVAL;
     }
     int rc;
-    mysql_conn *c = op_begin(l, "query", &rc);
+    mysql_conn *c = sql_op_begin(l, "query", &rc);
     if (!c)
         return rc;
     json_t *arr = NULL;
@@ -104,10 +103,10 @@ int tern_sql_query_each(tern_sql_conn *l, json_t **results, tern_sql_result *res
     for (size_t i = 0; i < nsets; i++)
         results[i] = NULL;
     int rc;
-    mysql_conn *c = op_begin(l, "query", &rc);
+    mysql_conn *c = sql_op_begin(l, "query", &rc);
     if (!c)
         return rc;
-    return pool_op_end(c->pool, c, pipe_run(c, sql, args, nargs, nsets, results, res));
+    return pool_op_end(c->pool, c, pipe_run(c, sql, args, nargs, nsets, results, res, NULL, NULL));
 }
 
 int tern_sql_exec(tern_sql_conn *l, tern_sql_result *res, const char *sql, const tern_sql_arg *args,
@@ -118,7 +117,7 @@ int tern_sql_exec(tern_sql_conn *l, tern_sql_result *res, const char *sql, const
         return -EINVAL;
     }
     int rc;
-    mysql_conn *c = op_begin(l, "exec", &rc);
+    mysql_conn *c = sql_op_begin(l, "exec", &rc);
     if (!c)
         return rc;
     tern_sql_result local;
@@ -129,7 +128,7 @@ int tern_sql_exec(tern_sql_conn *l, tern_sql_result *res, const char *sql, const
 int tern_sql_begin(tern_sql_conn *l)
 {
     int rc;
-    mysql_conn *c = op_begin(l, "begin", &rc);
+    mysql_conn *c = sql_op_begin(l, "begin", &rc);
     if (!c)
         return rc;
     rc = conn_simple_query(c, "START TRANSACTION");
@@ -141,7 +140,7 @@ int tern_sql_begin(tern_sql_conn *l)
 static int end_tx(tern_sql_conn *l, bool rollback)
 {
     int rc;
-    mysql_conn *c = op_begin(l, rollback ? "rollback" : "commit", &rc);
+    mysql_conn *c = sql_op_begin(l, rollback ? "rollback" : "commit", &rc);
     if (!c)
         return rc;
     rc = conn_end_tx(c, rollback);
@@ -171,7 +170,7 @@ int tern_sql_cursor_open(tern_sql_conn *l, tern_sql_cursor **out, const char *sq
         return -EINVAL;
     }
     int rc;
-    mysql_conn *c = op_begin(l, "cursor", &rc);
+    mysql_conn *c = sql_op_begin(l, "cursor", &rc);
     if (!c)
         return rc;
     /* allocated first: failing after the server opened the cursor would need a close */
@@ -207,7 +206,7 @@ int tern_sql_cursor_next(tern_sql_cursor *cur, json_t **row)
         return -EINVAL;
     }
     int rc;
-    mysql_conn *c = op_begin(cur->lease, "cursor", &rc);
+    mysql_conn *c = sql_op_begin(cur->lease, "cursor", &rc);
     if (!c)
         return rc;
     return pool_op_end(c->pool, c, stmt_cursor_next(c, cur->e, row));
@@ -224,7 +223,7 @@ void tern_sql_cursor_close(tern_sql_cursor *cur)
     cur->e = NULL;
     int rc;
     /* Off a coroutine (or mid-operation) the release closes it in the background. */
-    mysql_conn *c = tern__current() ? op_begin(cur->lease, "cursor close", &rc) : NULL;
+    mysql_conn *c = tern__current() ? sql_op_begin(cur->lease, "cursor close", &rc) : NULL;
     if (!c)
         return;
     pool_op_end(c->pool, c, stmt_cursor_close(c, e));

@@ -1,5 +1,6 @@
 /* server/worker_pools.c - per-worker pools from the config, and the handler-facing
  * calls that use "this worker's pool" (tern_redis, tern_sql_rows, ...). */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -105,46 +106,59 @@ int tern_redis(tern_redis_reply **reply, const char *fmt, ...)
     return rc;
 }
 
-/* Borrows a connection from the worker's pool for one statement. */
-static int borrow(tern_sql_conn **c)
+/* The worker's pool, or why there is none. */
+static tern_sql_pool *sql_pool(void)
 {
     tern_sql_pool *p = tern_sql_default();
-    if (!p) {
+    if (!p)
         tern_set_errmsg("no MySQL pool: set mysql.url (TERN_MYSQL_URL)");
-        return TERN_EUNAVAILABLE;
-    }
-    return tern_sql_acquire(p, c);
+    return p;
 }
 
 int tern_sql_rows(json_t **rows, const char *sql, const tern_sql_arg *args, size_t nargs)
 {
-    tern_sql_conn *c;
-    int rc = borrow(&c);
-    if (rc < 0)
-        return rc;
-    rc = tern_sql_query(c, rows, sql, args, nargs);
-    tern_sql_release(c);
-    return rc;
+    tern_sql_pool *p = sql_pool();
+    if (!p) {
+        if (rows)
+            *rows = NULL;
+        return TERN_EUNAVAILABLE;
+    }
+    if (!rows) {
+        tern_set_errmsg("tern_sql_rows: rows is required");
+        return -EINVAL;
+    }
+    return tern_sql_pool_query(p, rows, NULL, sql, args, nargs);
 }
 
 int tern_sql_row(json_t **row, const char *sql, const tern_sql_arg *args, size_t nargs)
 {
-    tern_sql_conn *c;
-    int rc = borrow(&c);
+    if (row)
+        *row = NULL;
+    tern_sql_pool *p = sql_pool();
+    if (!p)
+        return TERN_EUNAVAILABLE;
+    if (!row) {
+        tern_set_errmsg("tern_sql_row: row is required");
+        return -EINVAL;
+    }
+    json_t *rows;
+    int rc = tern_sql_pool_query(p, &rows, NULL, sql, args, nargs);
     if (rc < 0)
         return rc;
-    rc = tern_sql_query_row(c, row, sql, args, nargs);
-    tern_sql_release(c);
-    return rc;
+    json_t *first = json_array_get(rows, 0);
+    if (first)
+        *row = json_incref(first);
+    json_decref(rows);
+    return first ? 1 : 0;
 }
 
 int tern_sql_run(tern_sql_result *res, const char *sql, const tern_sql_arg *args, size_t nargs)
 {
-    tern_sql_conn *c;
-    int rc = borrow(&c);
-    if (rc < 0)
-        return rc;
-    rc = tern_sql_exec(c, res, sql, args, nargs);
-    tern_sql_release(c);
+    tern_sql_pool *p = sql_pool();
+    if (!p)
+        return TERN_EUNAVAILABLE;
+    json_t *rows = NULL;
+    int rc = tern_sql_pool_query(p, &rows, res, sql, args, nargs);
+    json_decref(rows);
     return rc;
 }

@@ -137,6 +137,16 @@ int tern_sql_cursor_next(tern_sql_cursor *cur, json_t **row);
 /** Closes the cursor (reading off any rows left). */
 void tern_sql_cursor_close(tern_sql_cursor *cur);
 
+/** One statement on the pool without holding a connection. Calls of the same SQL that
+ *  come while another waits for a connection join its batch, which goes out pipelined
+ *  (as tern_sql_query_each) on that connection when it comes: under load, when every
+ *  connection is busy, N round trips become one; while connections are free it is
+ *  acquire + query + release. Each statement still runs on its own (autocommitted)
+ *  with its own result or error. rows (may be NULL): the rows as a JSON array; res
+ *  (may be NULL): affected rows and insert id. 0, or < 0 as tern_sql_query. */
+int tern_sql_pool_query(tern_sql_pool *p, json_t **rows, tern_sql_result *res, const char *sql,
+                        const tern_sql_arg *args, size_t nargs);
+
 /** True when a connection is open or can be opened (the server answered lately). */
 bool tern_sql_pool_ready(const tern_sql_pool *p);
 
@@ -148,7 +158,7 @@ void tern_sql_pool_stats(const tern_sql_pool *p, tern_pool_stats *out);
 /** The running worker's MySQL pool; NULL when mysql.url is empty or off a worker. */
 tern_sql_pool *tern_sql_default(void);
 
-/** One query on a connection borrowed from the worker's pool for this statement:
+/** One query on the worker's pool (tern_sql_pool_query: batched with concurrent calls):
  *  tern_sql_rows(&rows, "SELECT ... WHERE id = ?", TERN_SQL_ARGS(TERN_I64(id))). */
 int tern_sql_rows(json_t **rows, const char *sql, const tern_sql_arg *args, size_t nargs);
 
