@@ -398,7 +398,11 @@ static void on_result_head(pipe_op *p, const unsigned char *b, size_t len)
             return fail_all(p, TERN_ENOMEM, "out of memory for columns");
         p->at = AT_COLDEF;
     } else {
-        if (!use_prepared_columns(p, p->ncols))
+        /* "as last sent": the definitions of an earlier answer of this pass, else the
+         * prepare's (a statement whose columns changed is prepared again afterwards) */
+        if (p->sent_cols && p->nsent == p->ncols)
+            p->cols = p->sent_cols;
+        else if (!use_prepared_columns(p, p->ncols))
             return fail_all(p, -EIO, "the server's columns differ from the prepared ones");
         p->at = p->deprecate_eof ? AT_ROWS : AT_COLEOF;
     }
@@ -652,21 +656,21 @@ static int pipe_once(pipe_op *p, const char *sql, const tern_sql_arg *args, size
     MYSQL_STMT *stmt;
     unsigned nparams;
     int rc = stmt_lookup(p->c, sql, entry, &stmt, &nparams);
-    if (rc < 0)
-        return rc;
-    if (nparams != nargs) {
+    if (rc == 0 && nparams != nargs) {
         tern_set_errmsg("mysql: the statement has %u placeholder(s) but %zu argument(s) came",
                         nparams, nargs);
-        return -EINVAL;
+        rc = -EINVAL;
     }
-    p->stmt = stmt;
-    if (!build_requests(p, stmt->stmt_id, args, nargs))
-        return -E2BIG;
-    p->op = (conn_op){.cont = pipe_cont};
-    int st = pipe_cont(&p->op, 0);
-    rc = st ? conn_run(p->c, &p->op, st) : 0;
-    if (rc == 0)
-        rc = p->io_rc;
+    if (rc == 0) {
+        p->stmt = stmt;
+        if (!build_requests(p, stmt->stmt_id, args, nargs))
+            return -E2BIG;
+        p->op = (conn_op){.cont = pipe_cont};
+        int st = pipe_cont(&p->op, 0);
+        rc = st ? conn_run(p->c, &p->op, st) : 0;
+        if (rc == 0)
+            rc = p->io_rc;
+    }
     if (rc < 0 && p->k < p->count) {
         int code = rc;
         char msg[ERRMSG_MAX];
