@@ -670,6 +670,12 @@ static int pipe_once(pipe_op *p, const char *sql, const tern_sql_arg *args, size
         rc = st ? conn_run(p->c, &p->op, st) : 0;
         if (rc == 0)
             rc = p->io_rc;
+        if (rc == 0 && p->pos < p->in_len) {
+            /* bytes after the last answer: whatever they are, the connector would
+             * take them for the answer to its next command */
+            p->c->broken = true;
+            tern_set_errmsg("mysql pipelined query: the server sent more than was asked");
+        }
     }
     if (rc < 0 && p->k < p->count) {
         int code = rc;
