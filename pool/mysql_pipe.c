@@ -639,6 +639,17 @@ static int pipe_cont(conn_op *op, int events)
     return MYSQL_WAIT_READ | (p->out_sent < p->out_len ? MYSQL_WAIT_WRITE : 0);
 }
 
+/* Every set not answered yet failed with rc (tern_errmsg says why). rc. */
+static int fail_rest(pipe_op *p, int rc)
+{
+    char msg[ERRMSG_MAX];
+    snprintf(msg, sizeof msg, "%s", tern_errmsg());
+    for (; p->k < p->count; p->k++)
+        set_failed(p, rc);
+    tern_set_errmsg("%s", msg);
+    return rc;
+}
+
 /* One pipelined pass over the sets in which[0..count). -E2BIG when it cannot be
  * pipelined (the caller runs those sets one by one). */
 static int pipe_once(pipe_op *p, const char *sql, const tern_sql_arg *args, size_t nargs,
@@ -647,13 +658,13 @@ static int pipe_once(pipe_op *p, const char *sql, const tern_sql_arg *args, size
     MYSQL_STMT *stmt;
     unsigned nparams;
     int rc = stmt_lookup(p->c, sql, entry, &stmt, &nparams);
-    if (rc < 0)
-        return rc;
-    if (nparams != nargs) {
+    if (rc == 0 && nparams != nargs) {
         tern_set_errmsg("mysql: the statement has %u placeholder(s) but %zu argument(s) came",
                         nparams, nargs);
-        return -EINVAL;
+        rc = -EINVAL;
     }
+    if (rc < 0) /* nothing went out: every set fails with the prepare's error */
+        return fail_rest(p, rc);
     p->stmt = stmt;
     if (!build_requests(p, stmt->stmt_id, args, nargs))
         return -E2BIG;
@@ -662,14 +673,8 @@ static int pipe_once(pipe_op *p, const char *sql, const tern_sql_arg *args, size
     rc = st ? conn_run(p->c, &p->op, st) : 0;
     if (rc == 0)
         rc = p->io_rc;
-    if (rc < 0 && p->k < p->count) {
-        int code = rc;
-        char msg[ERRMSG_MAX];
-        snprintf(msg, sizeof msg, "%s", tern_errmsg());
-        for (; p->k < p->count; p->k++)
-            set_failed(p, code);
-        tern_set_errmsg("%s", msg);
-    }
+    if (rc < 0 && p->k < p->count)
+        fail_rest(p, rc);
     return rc;
 }
 
