@@ -393,7 +393,11 @@ static void on_result_head(pipe_op *p, const unsigned char *b, size_t len)
             return fail_all(p, TERN_ENOMEM, "out of memory for columns");
         p->at = AT_COLDEF;
     } else {
-        if (!use_prepared_columns(p, p->ncols))
+        /* "the columns the server sent last": definitions an earlier answer of this pass
+         * sent (the server caches them from then on), else the prepare's */
+        if (p->sent_cols && p->nsent == p->ncols)
+            p->cols = p->sent_cols;
+        else if (!use_prepared_columns(p, p->ncols))
             return fail_all(p, -EIO, "the server's columns differ from the prepared ones");
         p->at = p->deprecate_eof ? AT_ROWS : AT_COLEOF;
     }
