@@ -13,7 +13,8 @@
  * the last byte, so the connector finds the connection as it left it. Its next call on
  * the statement binds the parameters again, which makes it resend their types. Not on
  * TLS connections (the bytes would have to go through the connector's TLS session) and
- * not for a packet of 16 MiB or more: those run one by one through the connector.
+ * not for a request packet of 16 MiB or more: those run one by one through the
+ * connector. An answer that long comes in pieces of 16 MiB, joined before parsing.
  *
  * The answers: an error packet; an OK packet (no result set); or a column count (with
  * MariaDB's metadata cache, a flag byte saying whether column definitions follow: they
@@ -551,17 +552,44 @@ static void on_packet(pipe_op *p, const unsigned char *b, size_t len)
     }
 }
 
-/* Consumes every complete packet in the input. */
+/* The whole payload starting at h (of avail bytes): a payload of PACKET_MAX bytes goes
+ * on in the next packet, up to one shorter (a row or value of 16 MiB or more). Its
+ * length, and in *used the bytes its packets take; false while some are still missing. */
+static bool whole_payload(const unsigned char *h, size_t avail, size_t *len, size_t *used)
+{
+    size_t off = 0, total = 0;
+    for (;;) {
+        if (avail - off < 4)
+            return false;
+        size_t piece = (size_t)get_le(h + off, 3);
+        if (avail - off - 4 < piece)
+            return false;
+        total += piece;
+        off += 4 + piece;
+        if (piece < PACKET_MAX)
+            break;
+    }
+    *len = total;
+    *used = off;
+    return true;
+}
+
+/* Consumes every complete packet in the input. The pieces of a long payload are joined
+ * in place, over the headers between them. */
 static void parse(pipe_op *p)
 {
     while (p->at != AT_DONE && p->in_len - p->pos >= 4) {
-        const unsigned char *h = p->in + p->pos;
-        size_t len = (size_t)get_le(h, 3);
-        if (len == PACKET_MAX)
-            return fail_all(p, -EIO, "a value of 16 MiB or more cannot be read pipelined");
-        if (p->in_len - p->pos - 4 < len)
+        unsigned char *h = p->in + p->pos;
+        size_t len, used;
+        if (!whole_payload(h, p->in_len - p->pos, &len, &used))
             break;
-        p->pos += 4 + len;
+        for (size_t r = 4 + PACKET_MAX, w = r; r < used;) {
+            size_t piece = (size_t)get_le(h + r, 3);
+            memmove(h + w, h + r + 4, piece);
+            w += piece;
+            r += 4 + piece;
+        }
+        p->pos += used;
         on_packet(p, h + 4, len);
     }
 }
