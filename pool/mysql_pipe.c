@@ -13,7 +13,8 @@
  * the last byte, so the connector finds the connection as it left it. Its next call on
  * the statement binds the parameters again, which makes it resend their types. Not on
  * TLS connections (the bytes would have to go through the connector's TLS session) and
- * not for a packet of 16 MiB or more: those run one by one through the connector.
+ * not for a request packet of 16 MiB or more: those run one by one through the
+ * connector. An answer that long comes in pieces of 16 MiB, joined before parsing.
  *
  * The answers: an error packet; an OK packet (no result set); or a column count (with
  * MariaDB's metadata cache, a flag byte saying whether column definitions follow: they
@@ -398,8 +399,8 @@ static void on_result_head(pipe_op *p, const unsigned char *b, size_t len)
             return fail_all(p, TERN_ENOMEM, "out of memory for columns");
         p->at = AT_COLDEF;
     } else {
-        /* "as last sent": the definitions of an earlier answer of this pass, else the
-         * prepare's (a statement whose columns changed is prepared again afterwards) */
+        /* "the columns the server sent last": definitions an earlier answer of this pass
+         * sent (the server caches them from then on), else the prepare's */
         if (p->sent_cols && p->nsent == p->ncols)
             p->cols = p->sent_cols;
         else if (!use_prepared_columns(p, p->ncols))
@@ -556,17 +557,44 @@ static void on_packet(pipe_op *p, const unsigned char *b, size_t len)
     }
 }
 
-/* Consumes every complete packet in the input. */
+/* The whole payload starting at h (of avail bytes): a payload of PACKET_MAX bytes goes
+ * on in the next packet, up to one shorter (a row or value of 16 MiB or more). Its
+ * length, and in *used the bytes its packets take; false while some are still missing. */
+static bool whole_payload(const unsigned char *h, size_t avail, size_t *len, size_t *used)
+{
+    size_t off = 0, total = 0;
+    for (;;) {
+        if (avail - off < 4)
+            return false;
+        size_t piece = (size_t)get_le(h + off, 3);
+        if (avail - off - 4 < piece)
+            return false;
+        total += piece;
+        off += 4 + piece;
+        if (piece < PACKET_MAX)
+            break;
+    }
+    *len = total;
+    *used = off;
+    return true;
+}
+
+/* Consumes every complete packet in the input. The pieces of a long payload are joined
+ * in place, over the headers between them. */
 static void parse(pipe_op *p)
 {
     while (p->at != AT_DONE && p->in_len - p->pos >= 4) {
-        const unsigned char *h = p->in + p->pos;
-        size_t len = (size_t)get_le(h, 3);
-        if (len == PACKET_MAX)
-            return fail_all(p, -EIO, "a value of 16 MiB or more cannot be read pipelined");
-        if (p->in_len - p->pos - 4 < len)
+        unsigned char *h = p->in + p->pos;
+        size_t len, used;
+        if (!whole_payload(h, p->in_len - p->pos, &len, &used))
             break;
-        p->pos += 4 + len;
+        for (size_t r = 4 + PACKET_MAX, w = r; r < used;) {
+            size_t piece = (size_t)get_le(h + r, 3);
+            memmove(h + w, h + r + 4, piece);
+            w += piece;
+            r += 4 + piece;
+        }
+        p->pos += used;
         on_packet(p, h + 4, len);
     }
 }
@@ -648,6 +676,17 @@ static int pipe_cont(conn_op *op, int events)
     return MYSQL_WAIT_READ | (p->out_sent < p->out_len ? MYSQL_WAIT_WRITE : 0);
 }
 
+/* Every set not answered yet failed with rc (tern_errmsg says why). rc. */
+static int fail_rest(pipe_op *p, int rc)
+{
+    char msg[ERRMSG_MAX];
+    snprintf(msg, sizeof msg, "%s", tern_errmsg());
+    for (; p->k < p->count; p->k++)
+        set_failed(p, rc);
+    tern_set_errmsg("%s", msg);
+    return rc;
+}
+
 /* One pipelined pass over the sets in which[0..count). -E2BIG when it cannot be
  * pipelined (the caller runs those sets one by one). */
 static int pipe_once(pipe_op *p, const char *sql, const tern_sql_arg *args, size_t nargs,
@@ -661,30 +700,24 @@ static int pipe_once(pipe_op *p, const char *sql, const tern_sql_arg *args, size
                         nparams, nargs);
         rc = -EINVAL;
     }
-    if (rc == 0) {
-        p->stmt = stmt;
-        if (!build_requests(p, stmt->stmt_id, args, nargs))
-            return -E2BIG;
-        p->op = (conn_op){.cont = pipe_cont};
-        int st = pipe_cont(&p->op, 0);
-        rc = st ? conn_run(p->c, &p->op, st) : 0;
-        if (rc == 0)
-            rc = p->io_rc;
-        if (rc == 0 && p->pos < p->in_len) {
-            /* bytes after the last answer: whatever they are, the connector would
-             * take them for the answer to its next command */
-            p->c->broken = true;
-            tern_set_errmsg("mysql pipelined query: the server sent more than was asked");
-        }
+    if (rc < 0) /* nothing went out: every set fails with the prepare's error */
+        return fail_rest(p, rc);
+    p->stmt = stmt;
+    if (!build_requests(p, stmt->stmt_id, args, nargs))
+        return -E2BIG;
+    p->op = (conn_op){.cont = pipe_cont};
+    int st = pipe_cont(&p->op, 0);
+    rc = st ? conn_run(p->c, &p->op, st) : 0;
+    if (rc == 0)
+        rc = p->io_rc;
+    if (rc == 0 && p->pos < p->in_len) {
+        /* bytes after the last answer: whatever they are, the connector would take
+         * them for the answer to its next command */
+        p->c->broken = true;
+        tern_set_errmsg("mysql pipelined query: the server sent more than was asked");
     }
-    if (rc < 0 && p->k < p->count) {
-        int code = rc;
-        char msg[ERRMSG_MAX];
-        snprintf(msg, sizeof msg, "%s", tern_errmsg());
-        for (; p->k < p->count; p->k++)
-            set_failed(p, code);
-        tern_set_errmsg("%s", msg);
-    }
+    if (rc < 0 && p->k < p->count)
+        fail_rest(p, rc);
     return rc;
 }
 
