@@ -265,7 +265,9 @@ static int start(mysql_conn *c, const char *sql, const tern_sql_arg *args, size_
         if (rc == 0) {
             rc = execute(c, e, cursor);
             unsigned err = rc < 0 ? mysql_stmt_errno(e->stmt) : 0;
-            stale = err == 1243 || err == 1615;
+            /* 1243: unknown handler; 1615: must be prepared again; 2057: the columns
+             * changed (the table was altered): the connector refuses the result */
+            stale = err == 1243 || err == 1615 || err == 2057;
         }
         if (stale && attempt == 0 && !c->broken) {
             unlink_entry(c, e);

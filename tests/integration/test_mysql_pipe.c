@@ -1260,11 +1260,10 @@ Test(mysql_pipe, table_altered_between_calls, .init = alter_setup)
     run(alter_main);
 }
 
-/* The same change seen first by tern_sql_query, then pipelined. Disabled: it fails in the
- * one-by-one path (pool/mysql_stmt.c), not in the pipelined one. After ADD COLUMN a
- * cached SELECT * fails with 2057 (CR_NEW_STMT_METADATA) on every execute instead of
- * being prepared again, and the rows it leaves unread put the connection out of sync
- * (2014 on its next statement). Enable it once that path handles 2057. */
+/* The same change seen first by tern_sql_query, then pipelined. After ADD COLUMN the
+ * connector refuses a cached SELECT *'s result with 2057 (CR_NEW_STMT_METADATA): the
+ * one-by-one path prepares it again, as for 1243/1615, and the connection stays in
+ * sync (it used to fail every execute, then 2014 on the next statement). */
 static void *connector_first_main(void *arg)
 {
     (void)arg;
@@ -1288,7 +1287,7 @@ static void *connector_first_main(void *arg)
     return NULL;
 }
 
-Test(mysql_pipe, table_altered_seen_first_one_by_one, .init = alter_setup, .disabled = true)
+Test(mysql_pipe, table_altered_seen_first_one_by_one, .init = alter_setup)
 {
     run(connector_first_main);
 }
