@@ -337,13 +337,12 @@ static bool parse_coldef(const unsigned char *b, size_t len, pipe_col *col)
             return false;
         r += n;
     }
-    if (end - r > 0 && *r != 0x0C) { /* extended type information */
-        if (!get_lenenc(&r, end, &n) || (uint64_t)(end - r) < n)
-            return false;
-        r += n;
-    }
-    if (end - r < 1 + 2 + 4 + 1 + 2 || *r != 0x0C)
+    /* The fixed fields end the packet: 0x0C, charset, length, type, flags, decimals and
+     * two filler bytes. Whatever lies between (MariaDB's extended type information,
+     * when negotiated) is skipped without having to know whether it is there. */
+    if (end - r < 13 || end[-13] != 0x0C)
         return false;
+    r = end - 13;
     col->type = r[1 + 2 + 4];
     unsigned flags = (unsigned)get_le(r + 1 + 2 + 4 + 1, 2);
     MYSQL_FIELD f = {.type = (enum enum_field_types)col->type, .flags = flags};

@@ -96,7 +96,7 @@ int tern_sql_query_row(tern_sql_conn *l, json_t **row, const char *sql, const te
 int tern_sql_query_each(tern_sql_conn *l, json_t **results, tern_sql_result *res, const char *sql,
                         const tern_sql_arg *args, size_t nargs, size_t nsets)
 {
-    if (!results || !sql || (nargs && !args)) {
+    if (!results || !sql || (nargs && nsets && !args)) {
         tern_set_errmsg("tern_sql_query_each: results, sql and args are required");
         return -EINVAL;
     }
