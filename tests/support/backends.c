@@ -153,19 +153,22 @@ static int mariadb_template(char *out, size_t n)
         return 0;
     char cmd[2048];
     int port = svc_free_port();
-    /* build in a private folder, then rename: concurrent tests never see half a template */
+    /* build in a private folder, then rename: concurrent tests never see half a template;
+     * whatever step fails, the trap stops the server and removes the folder */
     snprintf(cmd, sizeof cmd,
-             "set -e; t=$(mktemp -d %s.build-XXXXXX); "
+             "set -e; sp=; t=$(mktemp -d %s.build-XXXXXX); "
+             "trap 'set +e; if [ -n \"$sp\" ]; then kill $sp; wait $sp; fi 2>/dev/null; "
+             "if [ -d $t ] && [ ! -f $t/.ready ]; then rm -rf $t; fi' EXIT; "
              "mariadb-install-db --no-defaults --datadir=$t/data %s "
              "--auth-root-authentication-method=normal --skip-test-db >$t/install.log 2>&1; "
              "/usr/sbin/mariadbd --no-defaults --datadir=$t/data --socket=$t/s.sock "
              "--pid-file=$t/p.pid --port=%d --bind-address=127.0.0.1 --skip-name-resolve %s "
-             ">$t/server.log 2>&1 & "
+             ">$t/server.log 2>&1 & sp=$!; "
              "for i in $(seq 300); do mariadb --no-defaults -uroot --socket=$t/s.sock -e 'SELECT 1' "
              ">/dev/null 2>&1 && break; sleep 0.1; done; "
              "mariadb --no-defaults -uroot --socket=$t/s.sock < %s/db/tfb_create.sql; "
              "mariadb --no-defaults -uroot --socket=$t/s.sock < %s/db/tern_schema.sql; "
-             "kill $(cat $t/p.pid); for i in $(seq 300); do [ -f $t/p.pid ] || break; sleep 0.1; done; "
+             "kill $sp; wait $sp || true; sp=; "
              "touch $t/.ready; mv -T $t %s 2>/dev/null || rm -rf $t",
              out, getuid() == 0 ? "--user=root" : "", port, getuid() == 0 ? "--user=root" : "",
              source_root(), source_root(), out);
