@@ -29,6 +29,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -341,6 +342,10 @@ int main(int argc, char **argv)
         return 2;
 
     signal(SIGPIPE, SIG_IGN);
+    /* the same heap policy as tern (server/app.c, keep_freed_memory): without it glibc
+     * gives each worker heap's top back to the kernel every loop iteration */
+    if (!getenv("MALLOC_TRIM_THRESHOLD_"))
+        mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
 
     h2o_config_init(&config);
     /* h2o emits "Server: <server_name>" on every response (default "h2o/2.2.5") */

@@ -12,11 +12,14 @@
 /* Free stacks kept mapped: enough to absorb a burst without mmap/munmap churn, few
  * enough that an idle worker gives memory back. */
 #define CACHED_STACKS 256
+/* How often stacks kept beyond CACHED_STACKS for a peak of load go back (ms). */
+#define TRIM_EVERY_MS 10000
 
 struct tern_sched {
     uv_loop_t *loop;
     uv_idle_t idle;   /* active only while tasks are queued: keeps poll from blocking */
     uv_check_t check; /* resumes tasks woken by I/O callbacks right after poll */
+    uv_timer_t trim;  /* gives surplus coroutine stacks back now and then */
     tern_stack_pool *stacks;
     tern_task *ready_head, *ready_tail;
     tern_task *free_tasks;
@@ -156,6 +159,12 @@ static void on_check(uv_check_t *h)
     tern__sched_drain(h->data);
 }
 
+static void on_trim(uv_timer_t *h)
+{
+    tern_sched *s = h->data;
+    tern_stack_pool_trim(s->stacks);
+}
+
 tern_sched *tern_sched_new(uv_loop_t *loop, size_t stack_size, unsigned max_coroutines)
 {
     if (cur_sched) {
@@ -183,6 +192,10 @@ tern_sched *tern_sched_new(uv_loop_t *loop, size_t stack_size, unsigned max_coro
     /* The check handle must not keep a finished loop alive; queued work keeps it
      * alive through the idle handle instead. */
     uv_unref((uv_handle_t *)&s->check);
+    uv_timer_init(loop, &s->trim);
+    s->trim.data = s;
+    uv_timer_start(&s->trim, on_trim, TRIM_EVERY_MS, TRIM_EVERY_MS);
+    uv_unref((uv_handle_t *)&s->trim);
     cur_sched = s;
     return s;
 }
@@ -199,6 +212,7 @@ void tern_sched_free(tern_sched *s)
     assert(s->stats.live_tasks == 0);
     uv_close((uv_handle_t *)&s->idle, NULL);
     uv_close((uv_handle_t *)&s->check, NULL);
+    uv_close((uv_handle_t *)&s->trim, NULL);
     tern_task *t = s->free_tasks;
     while (t) {
         tern_task *next = t->pool_next;

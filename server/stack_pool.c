@@ -39,6 +39,7 @@ struct tern_stack_pool {
     size_t usable;     /* usable bytes per stack, page multiple */
     size_t page;       /* guard size: one page */
     size_t max_cached; /* 0: no cap */
+    size_t peak;       /* most stacks live at once since the last trim */
     size_t max_live;   /* 0: no cap */
     size_t live;
     size_t cached;
@@ -151,7 +152,8 @@ tern_stack *tern_stack_get(tern_stack_pool *p)
         return NULL;
     }
     s->next = NULL;
-    p->live++;
+    if (++p->live > p->peak)
+        p->peak = p->live;
     return s;
 }
 
@@ -164,13 +166,30 @@ void tern_stack_put(tern_stack_pool *p, tern_stack *s)
      * their redzones are still poisoned; the next coroutine must find clean memory. */
     __asan_unpoison_memory_region(s->lo, s->size);
 #endif
-    if (p->max_cached && p->cached >= p->max_cached) {
+    /* Keep as many as were live at once lately: a worker that serves 1,000 connections
+     * runs 1,000 coroutines in one loop iteration, and mapping the stacks beyond a fixed
+     * cache again every iteration (mmap, mprotect, page faults, munmap) cost more than
+     * the requests themselves. tern_stack_pool_trim gives the surplus back later. */
+    size_t cap = p->max_cached > p->peak ? p->max_cached : p->peak;
+    if (p->max_cached && p->cached >= cap) {
         stack_unmap(p, s);
         return;
     }
     s->next = p->free_list;
     p->free_list = s;
     p->cached++;
+}
+
+void tern_stack_pool_trim(tern_stack_pool *p)
+{
+    size_t keep = p->max_cached > p->live ? p->max_cached : p->live;
+    while (p->max_cached && p->cached > keep && p->free_list) {
+        tern_stack *s = p->free_list;
+        p->free_list = s->next;
+        p->cached--;
+        stack_unmap(p, s);
+    }
+    p->peak = p->live;
 }
 
 size_t tern_stack_pool_live(const tern_stack_pool *p)

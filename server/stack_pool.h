@@ -19,7 +19,8 @@ typedef struct tern_stack_pool tern_stack_pool;
 
 /** Creates a pool handing out stacks of at least usable_size bytes (rounded up to
  *  pages; enlarged 4x under AddressSanitizer, whose frames are bigger), keeping at
- *  most max_cached free stacks mapped and at most max_live stacks in use (0: no cap). */
+ *  most max_cached free stacks mapped (or as many as were live at once since the last
+ *  tern_stack_pool_trim, when more) and at most max_live stacks in use (0: no cap). */
 tern_stack_pool *tern_stack_pool_new(size_t usable_size, size_t max_cached, size_t max_live);
 
 /** Unmaps every cached stack and frees the pool; stacks still in use are a bug (asserted). */
@@ -31,6 +32,10 @@ tern_stack *tern_stack_get(tern_stack_pool *p);
 
 /** Returns a stack to the pool (cached, or unmapped beyond max_cached). */
 void tern_stack_put(tern_stack_pool *p, tern_stack *s);
+
+/** Gives back the free stacks kept beyond max_cached because more were live at once
+ *  lately (the cache follows the peak between two trims), and starts a new period. */
+void tern_stack_pool_trim(tern_stack_pool *p);
 
 /** Stacks currently handed out. */
 size_t tern_stack_pool_live(const tern_stack_pool *p);
