@@ -137,7 +137,7 @@ static void run_batch(sql_batch *b, tern_sql_conn *l)
     }
     mysql_conn *c = rc == 0 ? sql_op_begin(l, "query", &rc) : NULL;
     if (c) {
-        for (k = 0; k < count; k++)
+        for (k = 0; nargs && k < count; k++) /* no arguments: no array to copy into */
             memcpy(args + k * nargs, b->slots[idx[k]].args, nargs * sizeof *args);
         memset(res, 0, sizeof res);
         pool_op_end(c->pool, c,
