@@ -7,8 +7,8 @@
  * statement, with its own result or error, exactly as if they came one by one (MariaDB
  * reads the next command off the socket when it has answered the last one).
  *
- * Connector/C has no pipelining, so this file speaks the binary protocol itself on the
- * connector's socket, between two of the connector's own calls: mysql_stmt.c prepares
+ * Connector/C has no pipelining, so this file speaks the binary protocol itself (the
+ * packets are mysql_wire.c's) on the connector's socket, between two of its own calls: mysql_stmt.c prepares
  * and caches the statement, this file writes its executions and reads their answers to
  * the last byte, so the connector finds the connection as it left it. Its next call on
  * the statement binds the parameters again, which makes it resend their types. Not on
@@ -30,25 +30,16 @@
 
 #include "tern/error.h"
 #include "mysql_pipe.h"
+#include "mysql_wire.h"
 #include "mysql_row.h"
 #include "mysql_stmt.h"
 
-#define COM_STMT_EXECUTE_CMD 0x17
-#define PACKET_MAX 0xFFFFFFu      /* a payload this long continues in the next packet */
 #define DEPRECATE_EOF (1UL << 24) /* CLIENT_DEPRECATE_EOF: Connector/C 3.3 lacks the name */
 #define MORE_RESULTS 0x0008       /* SERVER_MORE_RESULTS_EXIST in an EOF/OK status */
 #define READ_ROOM 16384
 #define ERRMSG_MAX 320
 
 enum { AT_HEAD, AT_COLDEF, AT_COLEOF, AT_ROWS, AT_DONE };
-
-/* A result column: from the prepare, or from definitions the server sent again. */
-typedef struct pipe_col {
-    const char *name;
-    unsigned char type;
-    int kind;
-    bool is_unsigned;
-} pipe_col;
 
 typedef struct pipe_op {
     conn_op op; /* first: conn_run hands &op to pipe_cont */
@@ -68,9 +59,9 @@ typedef struct pipe_op {
     int at;
     bool collect; /* rows belong to the answer (its first result set) */
     unsigned ncols, defs_left;
-    pipe_col *cols;       /* the current result set's columns: prep_cols or sent_cols */
-    pipe_col *prep_cols;  /* the prepared statement's columns (names are the connector's) */
-    pipe_col *sent_cols;  /* definitions the server sent (names allocated here) */
+    wire_col *cols;       /* the current result set's columns: prep_cols or sent_cols */
+    wire_col *prep_cols;  /* the prepared statement's columns (names are the connector's) */
+    wire_col *sent_cols;  /* definitions the server sent (names allocated here) */
     unsigned nsent;
     bool columns_changed; /* the server sent definitions: the connector's copy is stale */
     int attempt;          /* 1: the rerun of sets whose statement had to be prepared again */
@@ -85,124 +76,7 @@ typedef struct pipe_op {
     char first_msg[ERRMSG_MAX];
 } pipe_op;
 
-/* ---- little-endian fields ------------------------------------------------------- */
-
-static uint64_t get_le(const unsigned char *b, int n)
-{
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--)
-        v = v << 8 | b[i];
-    return v;
-}
-
-static unsigned char *put_le(unsigned char *w, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++, v >>= 8)
-        *w++ = (unsigned char)v;
-    return w;
-}
-
-/* A length-encoded integer at *b (below end): its value, *b moved past it; false when
- * the bytes are not there or it is a NULL marker. */
-static bool get_lenenc(const unsigned char **b, const unsigned char *end, uint64_t *v)
-{
-    if (*b >= end)
-        return false;
-    unsigned c = **b;
-    int n = c < 0xFB ? 0 : c == 0xFC ? 2 : c == 0xFD ? 3 : c == 0xFE ? 8 : -1;
-    if (n < 0 || end - *b < 1 + n)
-        return false;
-    *v = n ? get_le(*b + 1, n) : c;
-    *b += 1 + n;
-    return true;
-}
-
-static size_t lenenc_size(uint64_t v)
-{
-    return v < 0xFB ? 1 : v < 0x10000 ? 3 : v < 0x1000000 ? 4 : 9;
-}
-
-static unsigned char *put_lenenc(unsigned char *w, uint64_t v)
-{
-    if (v < 0xFB)
-        return put_le(w, v, 1);
-    int n = v < 0x10000 ? 2 : v < 0x1000000 ? 3 : 8;
-    *w++ = n == 2 ? 0xFC : n == 3 ? 0xFD : 0xFE;
-    return put_le(w, v, n);
-}
-
 /* ---- the requests ---------------------------------------------------------------- */
-
-/* The payload of one execution: command, statement id, flags (no cursor), iteration
- * count 1, then the NULL bitmap, "types follow", each parameter's type and the values. */
-static size_t execute_size(const tern_sql_arg *a, size_t nargs)
-{
-    size_t n = 10;
-    if (nargs)
-        n += (nargs + 7) / 8 + 1 + 2 * nargs;
-    for (size_t i = 0; i < nargs; i++) {
-        if (a[i].type == TERN_SQL_INT || a[i].type == TERN_SQL_DOUBLE)
-            n += 8;
-        else if (a[i].type == TERN_SQL_TEXT || a[i].type == TERN_SQL_BYTES)
-            n += lenenc_size(a[i].p ? a[i].len : 0) + (a[i].p ? a[i].len : 0);
-    }
-    return n;
-}
-
-static unsigned char *put_execute(unsigned char *w, unsigned long stmt_id, const tern_sql_arg *a,
-                                  size_t nargs, size_t payload)
-{
-    w = put_le(w, payload, 3);
-    *w++ = 0; /* sequence number: each command starts at 0 */
-    *w++ = COM_STMT_EXECUTE_CMD;
-    w = put_le(w, stmt_id, 4);
-    *w++ = 0;             /* CURSOR_TYPE_NO_CURSOR */
-    w = put_le(w, 1, 4); /* iteration count */
-    if (!nargs)
-        return w;
-    unsigned char *nulls = w;
-    memset(nulls, 0, (nargs + 7) / 8);
-    w += (nargs + 7) / 8;
-    *w++ = 1; /* the types follow */
-    for (size_t i = 0; i < nargs; i++) {
-        unsigned char t;
-        switch (a[i].type) {
-        case TERN_SQL_INT:
-            t = MYSQL_TYPE_LONGLONG;
-            break;
-        case TERN_SQL_DOUBLE:
-            t = MYSQL_TYPE_DOUBLE;
-            break;
-        case TERN_SQL_TEXT:
-            t = MYSQL_TYPE_STRING;
-            break;
-        case TERN_SQL_BYTES:
-            t = MYSQL_TYPE_BLOB;
-            break;
-        default:
-            t = MYSQL_TYPE_NULL;
-            nulls[i / 8] |= (unsigned char)(1u << (i % 8));
-        }
-        *w++ = t;
-        *w++ = 0; /* signed */
-    }
-    for (size_t i = 0; i < nargs; i++) {
-        if (a[i].type == TERN_SQL_INT) {
-            w = put_le(w, (uint64_t)a[i].i, 8);
-        } else if (a[i].type == TERN_SQL_DOUBLE) {
-            uint64_t bits;
-            memcpy(&bits, &a[i].d, 8);
-            w = put_le(w, bits, 8);
-        } else if (a[i].type == TERN_SQL_TEXT || a[i].type == TERN_SQL_BYTES) {
-            size_t len = a[i].p ? a[i].len : 0;
-            w = put_lenenc(w, len);
-            if (len)
-                memcpy(w, a[i].p, len);
-            w += len;
-        }
-    }
-    return w;
-}
 
 /* Every execution in one buffer; false when one would not fit in a single packet (or
  * an argument has no valid type), which the caller runs one by one instead. */
@@ -217,8 +91,8 @@ static bool build_requests(pipe_op *p, unsigned long stmt_id, const tern_sql_arg
                 a[i].type != TERN_SQL_DOUBLE && a[i].type != TERN_SQL_TEXT &&
                 a[i].type != TERN_SQL_BYTES)
                 return false;
-        size_t n = execute_size(a, nargs);
-        if (n >= PACKET_MAX)
+        size_t n = wire_execute_size(a, nargs);
+        if (n >= WIRE_PACKET_MAX)
             return false;
         total += 4 + n;
     }
@@ -227,7 +101,7 @@ static bool build_requests(pipe_op *p, unsigned long stmt_id, const tern_sql_arg
     unsigned char *w = p->out;
     for (size_t k = 0; k < p->count; k++) {
         const tern_sql_arg *a = args + p->which[k] * nargs;
-        w = put_execute(w, stmt_id, a, nargs, execute_size(a, nargs));
+        w = wire_put_execute(w, stmt_id, a, nargs, wire_execute_size(a, nargs));
     }
     p->out_len = (size_t)(w - p->out);
     return true;
@@ -277,7 +151,7 @@ static void next_answer(pipe_op *p)
 
 static void on_error_packet(pipe_op *p, const unsigned char *b, size_t len)
 {
-    unsigned e = len >= 3 ? (unsigned)get_le(b + 1, 2) : 0;
+    unsigned e = len >= 3 ? (unsigned)wire_le(b + 1, 2) : 0;
     char state[6] = "HY000";
     const unsigned char *msg = b + 3, *end = b + len;
     if (end - msg >= 6 && msg[0] == '#') {
@@ -296,12 +170,12 @@ static void on_error_packet(pipe_op *p, const unsigned char *b, size_t len)
 static unsigned end_status(pipe_op *p, const unsigned char *b, size_t len)
 {
     if (!p->deprecate_eof || len < 7)
-        return len >= 5 ? (unsigned)get_le(b + 3, 2) : 0;
+        return len >= 5 ? (unsigned)wire_le(b + 3, 2) : 0;
     const unsigned char *r = b + 1, *end = b + len;
     uint64_t skip;
-    if (!get_lenenc(&r, end, &skip) || !get_lenenc(&r, end, &skip) || end - r < 2)
+    if (!wire_lenenc(&r, end, &skip) || !wire_lenenc(&r, end, &skip) || end - r < 2)
         return 0;
-    return (unsigned)get_le(r, 2);
+    return (unsigned)wire_le(r, 2);
 }
 
 static void on_ok_packet(pipe_op *p, const unsigned char *b, size_t len)
@@ -309,8 +183,8 @@ static void on_ok_packet(pipe_op *p, const unsigned char *b, size_t len)
     const unsigned char *r = b + 1, *end = b + len;
     uint64_t affected = 0, insert_id = 0;
     unsigned status = 0;
-    if (get_lenenc(&r, end, &affected) && get_lenenc(&r, end, &insert_id) && end - r >= 2)
-        status = (unsigned)get_le(r, 2);
+    if (wire_lenenc(&r, end, &affected) && wire_lenenc(&r, end, &insert_id) && end - r >= 2)
+        status = (unsigned)wire_le(r, 2);
     size_t set = p->which[p->k];
     if (p->collect) {
         if (p->res)
@@ -324,33 +198,6 @@ static void on_ok_packet(pipe_op *p, const unsigned char *b, size_t len)
         next_answer(p);
 }
 
-/* A column definition: catalog, schema, table, org_table, name, org_name (and, with
- * MariaDB's extended metadata, one more string), then the fixed fields. */
-static bool parse_coldef(const unsigned char *b, size_t len, pipe_col *col)
-{
-    const unsigned char *r = b, *end = b + len;
-    uint64_t n;
-    for (int i = 0; i < 6; i++) {
-        if (!get_lenenc(&r, end, &n) || (uint64_t)(end - r) < n)
-            return false;
-        if (i == 4 && !(col->name = strndup((const char *)r, n)))
-            return false;
-        r += n;
-    }
-    /* The fixed fields end the packet: 0x0C, charset, length, type, flags, decimals and
-     * two filler bytes. Whatever lies between (MariaDB's extended type information,
-     * when negotiated) is skipped without having to know whether it is there. */
-    if (end - r < 13 || end[-13] != 0x0C)
-        return false;
-    r = end - 13;
-    col->type = r[1 + 2 + 4];
-    unsigned flags = (unsigned)get_le(r + 1 + 2 + 4 + 1, 2);
-    MYSQL_FIELD f = {.type = (enum enum_field_types)col->type, .flags = flags};
-    col->kind = row_kind(&f);
-    col->is_unsigned = (flags & UNSIGNED_FLAG) != 0;
-    return true;
-}
-
 /* The columns of the prepared statement, as the connector read them at the prepare. */
 static bool use_prepared_columns(pipe_op *p, unsigned ncols)
 {
@@ -361,7 +208,7 @@ static bool use_prepared_columns(pipe_op *p, unsigned ncols)
             return false;
         for (unsigned i = 0; i < ncols; i++) {
             const MYSQL_FIELD *f = &p->stmt->fields[i];
-            p->prep_cols[i] = (pipe_col){.name = f->name,
+            p->prep_cols[i] = (wire_col){.name = f->name,
                                     .type = (unsigned char)f->type,
                                     .kind = row_kind(f),
                                     .is_unsigned = (f->flags & UNSIGNED_FLAG) != 0};
@@ -384,7 +231,7 @@ static void on_result_head(pipe_op *p, const unsigned char *b, size_t len)
 {
     const unsigned char *r = b, *end = b + len;
     uint64_t ncols;
-    if (!get_lenenc(&r, end, &ncols) || ncols == 0 || ncols > 4096)
+    if (!wire_lenenc(&r, end, &ncols) || ncols == 0 || ncols > 4096)
         return fail_all(p, -EIO, "malformed column count");
     bool defs_follow = r < end ? *r != 0 : true; /* the metadata cache's flag */
     p->ncols = (unsigned)ncols;
@@ -414,7 +261,7 @@ static void on_result_head(pipe_op *p, const unsigned char *b, size_t len)
 static void on_coldef(pipe_op *p, const unsigned char *b, size_t len)
 {
     unsigned i = p->ncols - p->defs_left;
-    if (!parse_coldef(b, len, &p->sent_cols[i]))
+    if (!wire_coldef(b, len, &p->sent_cols[i]))
         return fail_all(p, -EIO, "malformed column definition (or out of memory)");
     if (--p->defs_left == 0) {
         p->cols = p->sent_cols;
@@ -422,93 +269,12 @@ static void on_coldef(pipe_op *p, const unsigned char *b, size_t len)
     }
 }
 
-/* A binary row: 0x00, the NULL bitmap (offset 2), then each non-NULL value. */
-static json_t *decode_row(pipe_op *p, const unsigned char *b, size_t len)
-{
-    size_t nb = (p->ncols + 9) / 8;
-    if (len < 1 + nb)
-        return NULL;
-    const unsigned char *nulls = b + 1, *r = b + 1 + nb, *end = b + len;
-    json_t *obj = json_object();
-    for (unsigned i = 0; obj && i < p->ncols; i++) {
-        const pipe_col *col = &p->cols[i];
-        unsigned bit = i + 2;
-        json_t *v = NULL;
-        if ((nulls[bit / 8] >> (bit % 8) & 1) || col->kind == K_NULL) {
-            v = json_null();
-        } else if (col->kind == K_INT) {
-            int w = col->type == MYSQL_TYPE_TINY                                  ? 1
-                    : col->type == MYSQL_TYPE_SHORT || col->type == MYSQL_TYPE_YEAR ? 2
-                    : col->type == MYSQL_TYPE_LONGLONG                              ? 8
-                                                                                    : 4;
-            if (end - r >= w) {
-                uint64_t u = get_le(r, w);
-                long long x = (long long)u;
-                if (!col->is_unsigned && w < 8 && (u >> (8 * w - 1) & 1))
-                    x = (long long)(u | ~((UINT64_C(1) << (8 * w)) - 1)); /* sign-extend */
-                v = row_int_json(x, col->is_unsigned);
-                r += w;
-            }
-        } else if (col->kind == K_FLOAT || col->kind == K_DOUBLE) {
-            int w = col->kind == K_FLOAT ? 4 : 8;
-            if (end - r >= w) {
-                uint64_t u = get_le(r, w);
-                if (w == 4) {
-                    uint32_t u32 = (uint32_t)u;
-                    float f;
-                    memcpy(&f, &u32, 4);
-                    v = json_real(row_float_value(f));
-                } else {
-                    double d;
-                    memcpy(&d, &u, 8);
-                    v = json_real(d);
-                }
-                r += w;
-            }
-        } else if (col->kind == K_DATE || col->kind == K_DATETIME || col->kind == K_TIME) {
-            unsigned n = end > r ? *r : 0;
-            if (end - r >= 1 + (long)n) {
-                const unsigned char *t = r + 1;
-                MYSQL_TIME tm = {0};
-                if (col->kind == K_TIME && n >= 8) {
-                    tm.neg = t[0];
-                    tm.day = (unsigned)get_le(t + 1, 4);
-                    tm.hour = t[5], tm.minute = t[6], tm.second = t[7];
-                    if (n >= 12)
-                        tm.second_part = (unsigned long)get_le(t + 8, 4);
-                } else if (col->kind != K_TIME && n >= 4) {
-                    tm.year = (unsigned)get_le(t, 2);
-                    tm.month = t[2], tm.day = t[3];
-                    if (n >= 7)
-                        tm.hour = t[4], tm.minute = t[5], tm.second = t[6];
-                    if (n >= 11)
-                        tm.second_part = (unsigned long)get_le(t + 7, 4);
-                }
-                v = row_time_json(col->kind, &tm);
-                r += 1 + n;
-            }
-        } else {
-            uint64_t n;
-            if (get_lenenc(&r, end, &n) && (uint64_t)(end - r) >= n) {
-                v = col->kind == K_BIT ? row_bit_json((const char *)r, n)
-                                       : row_text_json((const char *)r, n);
-                r += n;
-            }
-        }
-        if (!v || json_object_set_new(obj, col->name, v) < 0) {
-            json_decref(obj);
-            obj = NULL;
-        }
-    }
-    return obj;
-}
-
 static void on_row_packet(pipe_op *p, const unsigned char *b, size_t len)
 {
     if (!p->collect)
         return;
     size_t set = p->which[p->k];
-    json_t *row = decode_row(p, b, len);
+    json_t *row = wire_row(p->cols, p->ncols, b, len);
     if (!row || json_array_append_new(p->results[set], row) < 0)
         fail_all(p, -EIO, "a row could not be read (malformed, or out of memory)");
 }
@@ -556,28 +322,6 @@ static void on_packet(pipe_op *p, const unsigned char *b, size_t len)
     }
 }
 
-/* The whole payload starting at h (of avail bytes): a payload of PACKET_MAX bytes goes
- * on in the next packet, up to one shorter (a row or value of 16 MiB or more). Its
- * length, and in *used the bytes its packets take; false while some are still missing. */
-static bool whole_payload(const unsigned char *h, size_t avail, size_t *len, size_t *used)
-{
-    size_t off = 0, total = 0;
-    for (;;) {
-        if (avail - off < 4)
-            return false;
-        size_t piece = (size_t)get_le(h + off, 3);
-        if (avail - off - 4 < piece)
-            return false;
-        total += piece;
-        off += 4 + piece;
-        if (piece < PACKET_MAX)
-            break;
-    }
-    *len = total;
-    *used = off;
-    return true;
-}
-
 /* Consumes every complete packet in the input. The pieces of a long payload are joined
  * in place, over the headers between them. */
 static void parse(pipe_op *p)
@@ -585,10 +329,10 @@ static void parse(pipe_op *p)
     while (p->at != AT_DONE && p->in_len - p->pos >= 4) {
         unsigned char *h = p->in + p->pos;
         size_t len, used;
-        if (!whole_payload(h, p->in_len - p->pos, &len, &used))
+        if (!wire_whole_payload(h, p->in_len - p->pos, &len, &used))
             break;
-        for (size_t r = 4 + PACKET_MAX, w = r; r < used;) {
-            size_t piece = (size_t)get_le(h + r, 3);
+        for (size_t r = 4 + WIRE_PACKET_MAX, w = r; r < used;) {
+            size_t piece = (size_t)wire_le(h + r, 3);
             memmove(h + w, h + r + 4, piece);
             w += piece;
             r += 4 + piece;
@@ -609,7 +353,7 @@ static bool make_room(pipe_op *p)
     }
     size_t want = p->in_len + READ_ROOM;
     if (p->in_len >= 4)
-        want += (size_t)get_le(p->in, 3);
+        want += (size_t)wire_le(p->in, 3);
     if (want <= p->in_cap)
         return true;
     unsigned char *in = realloc(p->in, want);
