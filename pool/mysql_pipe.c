@@ -8,9 +8,9 @@
  * reads the next command off the socket when it has answered the last one).
  *
  * Connector/C has no pipelining, so this file speaks the binary protocol itself (the
- * packets are mysql_wire.c's) on the connector's socket, between two of its own calls: mysql_stmt.c prepares
- * and caches the statement, this file writes its executions and reads their answers to
- * the last byte, so the connector finds the connection as it left it. Its next call on
+ * packets are mysql_wire.c's) on the connector's socket, between two of its own calls:
+ * mysql_stmt.c prepares and caches the statement, this file writes its executions and
+ * reads their answers to the last byte, so the connector finds the connection as it left it. Its next call on
  * the statement binds the parameters again, which makes it resend their types. Not on
  * TLS connections (the bytes would have to go through the connector's TLS session) and
  * not for a request packet of 16 MiB or more: those run one by one through the
