@@ -1471,24 +1471,11 @@ Test(mysql_pipe, frozen_server_times_out_and_pool_recovers)
     run(freeze_main);
 }
 
-static void *kill_backend(void *arg)
-{
-    (void)arg;
-    backend_kill(&be);
-    return NULL;
-}
-
-static void *restart_backend(void *arg)
-{
-    (void)arg;
-    return (void *)(intptr_t)(backend_restart(&be) == 0);
-}
-
 static void *kill_soon(void *arg)
 {
     (void)arg;
     tern_sleep(400); /* 20 sets of SLEEP(0.05): about 8 answered, 12 not */
-    tern_run_blocking(kill_backend, NULL, NULL);
+    tern_run_blocking(backend_kill_blocking, &be, NULL);
     return NULL;
 }
 
@@ -1534,7 +1521,7 @@ static void *killed_main(void *arg)
         tern_sql_release(c);
     }
     void *started = NULL;
-    tern_run_blocking(restart_backend, NULL, &started);
+    tern_run_blocking(backend_restart_blocking, &be, &started);
     CHECK(started, "backend_restart failed");
     CHECK(until_ok(p, 15000) >= 0, "never recovered: %s", tern_errmsg());
 
@@ -1542,7 +1529,7 @@ static void *killed_main(void *arg)
     rc = tern_sql_acquire(p, &c);
     CHECK(rc == 0, "acquire after the restart: %d (%s)", rc, tern_errmsg());
     if (rc == 0) {
-        tern_run_blocking(kill_backend, NULL, NULL);
+        tern_run_blocking(backend_kill_blocking, &be, NULL);
         uint64_t t0 = wall_ms();
         for (int i = 0; i < 20; i++)
             args[i] = TERN_I64(i + 1);
@@ -1555,7 +1542,7 @@ static void *killed_main(void *arg)
         tern_sql_release(c);
     }
     started = NULL;
-    tern_run_blocking(restart_backend, NULL, &started);
+    tern_run_blocking(backend_restart_blocking, &be, &started);
     CHECK(started, "backend_restart failed");
     CHECK(until_ok(p, 15000) >= 0, "never recovered: %s", tern_errmsg());
     rc = pipelined_world(p, 40);

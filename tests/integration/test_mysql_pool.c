@@ -629,19 +629,6 @@ Test(mysql_pool, query_times_out_and_pool_recovers)
 
 /* ---- server failures ---- */
 
-static void *kill_backend(void *arg)
-{
-    (void)arg;
-    backend_kill(&be);
-    return NULL;
-}
-
-static void *restart_backend(void *arg)
-{
-    (void)arg;
-    return (void *)(intptr_t)(backend_restart(&be) == 0);
-}
-
 static void *kill_restart_main(void *arg)
 {
     (void)arg;
@@ -650,7 +637,7 @@ static void *kill_restart_main(void *arg)
     if (!p)
         return NULL;
     CHECK(until_ok(p, 5000) >= 0, "no first answer: %s", tern_errmsg());
-    tern_run_blocking(kill_backend, NULL, NULL);
+    tern_run_blocking(backend_kill_blocking, &be, NULL);
     for (int i = 0; i < 5; i++) {
         uint64_t t0 = wall_ms();
         int rc = one_query(p, "SELECT 1 AS one", NULL);
@@ -662,7 +649,7 @@ static void *kill_restart_main(void *arg)
     }
     CHECK(!tern_sql_pool_ready(p), "ready with the server dead");
     void *started = NULL;
-    tern_run_blocking(restart_backend, NULL, &started);
+    tern_run_blocking(backend_restart_blocking, &be, &started);
     CHECK(started, "backend_restart failed");
     int64_t took = until_ok(p, 15000);
     CHECK(took >= 0, "never recovered: %s", tern_errmsg());

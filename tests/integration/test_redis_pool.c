@@ -542,19 +542,6 @@ Test(redis_pool, connection_refused_fails_at_once)
     run(refused_main);
 }
 
-static void *kill_backend(void *arg)
-{
-    (void)arg;
-    backend_kill(&be);
-    return NULL;
-}
-
-static void *restart_backend(void *arg)
-{
-    (void)arg;
-    return (void *)(intptr_t)(backend_restart(&be) == 0);
-}
-
 static void *kill_main(void *arg)
 {
     (void)arg;
@@ -563,7 +550,7 @@ static void *kill_main(void *arg)
         return NULL;
     CHECK(wait_ready(p, 3000), "never ready");
     CHECK(until_ok(p, 1000) >= 0, "first SET");
-    tern_run_blocking(kill_backend, NULL, NULL);
+    tern_run_blocking(backend_kill_blocking, &be, NULL);
 
     int unavailable = 0;
     for (int i = 0; i < 8; i++) {
@@ -579,7 +566,7 @@ static void *kill_main(void *arg)
     CHECK(unavailable == 8, "only %d of 8 commands failed fast", unavailable);
     CHECK(!tern_redis_pool_ready(p), "ready with the server dead");
     void *started = NULL;
-    tern_run_blocking(restart_backend, NULL, &started);
+    tern_run_blocking(backend_restart_blocking, &be, &started);
     CHECK(started, "backend_restart failed");
     int64_t back = until_ok(p, 10000);
     CHECK(back >= 0 && back < 8000, "back after %lld ms (%s)", (long long)back, tern_errmsg());

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,4 +279,15 @@ int svc_start_with_backends(svc *s, backend *redis, backend *maria, const char *
         all[n++] = env[i];
     all[n] = NULL;
     return svc_start(s, NULL, NULL, all, "/healthz") < 0 ? -1 : 0;
+}
+
+void *backend_kill_blocking(void *b)
+{
+    backend_kill(b);
+    return NULL;
+}
+
+void *backend_restart_blocking(void *b)
+{
+    return (void *)(intptr_t)(backend_restart(b) == 0);
 }

@@ -33,6 +33,12 @@ int backend_signal(backend *b, int sig);
 /** Kills the server (SIGKILL) and reaps it, keeping its directory for a restart. */
 void backend_kill(backend *b);
 
+/** backend_kill and backend_restart as tern_run_blocking bodies (arg: the backend; the
+ *  restart returns non-NULL when it worked). */
+void *backend_kill_blocking(void *b);
+/** See backend_kill_blocking. */
+void *backend_restart_blocking(void *b);
+
 /** Stops the server (SIGTERM, then SIGKILL after 10 s) and removes its directory. */
 void backend_stop(backend *b);
 
