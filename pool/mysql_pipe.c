@@ -66,6 +66,7 @@ typedef struct pipe_op {
     bool columns_changed; /* the server sent definitions: the connector's copy is stale */
     int attempt;          /* 1: the rerun of sets whose statement had to be prepared again */
     int io_rc;            /* the connection failed: every answer not read is lost */
+    int lowat;            /* the socket's SO_RCVLOWAT now (1: the kernel's default) */
     /* per set */
     json_t **results;
     tern_sql_result *res;
@@ -387,6 +388,33 @@ static void read_answers(pipe_op *p)
     }
 }
 
+/* The fewest bytes every answer not read yet still needs: an OK packet (11 bytes) is
+ * the shortest whole answer; the one under way needs at least one more byte. */
+#define MIN_ANSWER 11
+#define MAX_LOWAT 16384
+
+/* Sets the socket's receive low-water mark (no system call when it stays). */
+static void set_lowat(pipe_op *p, int v)
+{
+    if (v == p->lowat)
+        return;
+    if (setsockopt(p->fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof v) == 0)
+        p->lowat = v;
+}
+
+/* Wake up only when the answers still missing can have come, not for each one: the
+ * server sends every answer on its own, and a wake-up per answer costs more than its
+ * parsing. The mark is a lower bound of what must still come, so it can never wait for
+ * bytes that will not be sent; an error or the server closing wakes the reader anyway. */
+static void wait_for_more(pipe_op *p)
+{
+    size_t left = p->count - p->k; /* answers not whole yet, the current one included */
+    size_t need = left ? (left - 1) * MIN_ANSWER + 1 : 1;
+    size_t have = p->in_len - p->pos;
+    need = need > have ? need - have : 1;
+    set_lowat(p, need > MAX_LOWAT ? MAX_LOWAT : (int)need);
+}
+
 static int pipe_cont(conn_op *op, int events)
 {
     pipe_op *p = (pipe_op *)op;
@@ -414,6 +442,7 @@ static int pipe_cont(conn_op *op, int events)
         read_answers(p);
     if (p->at == AT_DONE)
         return 0;
+    wait_for_more(p);
     /* reading while the rest goes out: the server stops reading once its answers fill
      * the socket, so waiting only to write could wait forever */
     return MYSQL_WAIT_READ | (p->out_sent < p->out_len ? MYSQL_WAIT_WRITE : 0);
@@ -451,6 +480,7 @@ static int pipe_once(pipe_op *p, const char *sql, const tern_sql_arg *args, size
     p->op = (conn_op){.cont = pipe_cont};
     int st = pipe_cont(&p->op, 0);
     rc = st ? conn_run(p->c, &p->op, st) : 0;
+    set_lowat(p, 1); /* the connector reads this socket next */
     if (rc == 0)
         rc = p->io_rc;
     if (rc == 0 && p->pos < p->in_len) {
@@ -518,6 +548,7 @@ int pipe_run(mysql_conn *c, const char *sql, const tern_sql_arg *args, size_t na
                  .res = res,
                  .msgs = msgs,
                  .first_failed = SIZE_MAX,
+                 .lowat = 1,
                  .at = AT_HEAD,
                  .collect = true};
     size_t *which = malloc(nsets * sizeof *which);
