@@ -39,6 +39,40 @@ static int put(tern_buf *b, const char *s, size_t n)
     return 0;
 }
 
+/* Bytes a JSON string cannot hold as they are: control characters, '"' and '\\'. */
+static bool must_escape(unsigned char c)
+{
+    return c < 0x20 || c == '"' || c == '\\';
+}
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Whether any of the 8 bytes in w may need escaping, a word at a time (the classic
+ * "has a zero byte" / "has a byte below n" tests). A byte of 0x80 or more never counts;
+ * a false alarm only sends that word through the byte-wise path. */
+static bool word_may_escape(uint64_t w)
+{
+    uint64_t quote = w ^ (ONES * '"'), bslash = w ^ (ONES * '\\');
+    uint64_t hits = ((w - ONES * 0x20) & ~w) | ((quote - ONES) & ~quote) |
+                    ((bslash - ONES) & ~bslash);
+    return (hits & HIGHS) != 0;
+}
+
+/* Where the first byte at or after i that must be escaped is (n when none is). */
+static size_t plain_run_end(const char *s, size_t i, size_t n)
+{
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (word_may_escape(w))
+            break;
+    }
+    while (i < n && !must_escape((unsigned char)s[i]))
+        i++;
+    return i;
+}
+
 static int put_string(tern_buf *b, const char *s, size_t n)
 {
     /* worst case every byte becomes \u00XX */
@@ -46,26 +80,32 @@ static int put_string(tern_buf *b, const char *s, size_t n)
         return -ENOMEM;
     char *o = b->p + b->len;
     *o++ = '"';
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
+    size_t i = 0;
+    while (i < n) {
+        /* runs of plain bytes (nearly every string is one run) go out in one copy */
+        size_t run = plain_run_end(s, i, n);
+        memcpy(o, s + i, run - i);
+        o += run - i;
+        if (run == n)
+            break;
+        unsigned char c = (unsigned char)s[run];
+        i = run + 1;
+        *o++ = '\\';
         switch (c) {
-        case '"': *o++ = '\\'; *o++ = '"'; break;
-        case '\\': *o++ = '\\'; *o++ = '\\'; break;
-        case '\n': *o++ = '\\'; *o++ = 'n'; break;
-        case '\r': *o++ = '\\'; *o++ = 'r'; break;
-        case '\t': *o++ = '\\'; *o++ = 't'; break;
-        case '\b': *o++ = '\\'; *o++ = 'b'; break;
-        case '\f': *o++ = '\\'; *o++ = 'f'; break;
-        default:
-            if (c < 0x20) {
-                static const char hex[] = "0123456789abcdef";
-                memcpy(o, "\\u00", 4);
-                o[4] = hex[c >> 4];
-                o[5] = hex[c & 15];
-                o += 6;
-            } else {
-                *o++ = (char)c;
-            }
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        default: {
+            static const char hex[] = "0123456789abcdef";
+            memcpy(o, "u00", 3);
+            o[3] = hex[c >> 4];
+            o[4] = hex[c & 15];
+            o += 5;
+        }
         }
     }
     *o++ = '"';

@@ -58,9 +58,11 @@ size_t tern__req_id_assign(tern_req_id_gen *g, h2o_req_t *hreq, char out[TERN_RE
             out[len] = hex[v & 15];
     }
     out[len] = '\0';
-    h2o_iovec_t v = h2o_strdup(&hreq->pool, out, len);
+    /* the header's value lives in the request's pool (h2o sends it after this returns) */
+    char *v = h2o_mem_alloc_pool(&hreq->pool, len);
+    memcpy(v, out, len);
     h2o_add_header_by_str(&hreq->pool, &hreq->res.headers, header_name, sizeof header_name - 1, 0,
-                          NULL, v.base, v.len);
+                          NULL, v, len);
     return len;
 }
 

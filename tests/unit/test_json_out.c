@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "json_out.h"
@@ -62,6 +63,55 @@ Test(json_out, strings_escape_what_json_needs_and_keep_utf8)
     expect_dump(json_string("フレームワーク ü"), "\"フレームワーク ü\"");
     expect_dump(json_string("<script>&'"), "\"<script>&'\"");
     expect_dump(json_stringn("a\0b", 3), "\"a\\u0000b\"");
+}
+
+/* Python's escaping of one byte, the slow obvious way: the reference below. */
+static size_t ref_escape(unsigned char c, char *o)
+{
+    switch (c) {
+    case '"': return (size_t)sprintf(o, "\\\"");
+    case '\\': return (size_t)sprintf(o, "\\\\");
+    case '\n': return (size_t)sprintf(o, "\\n");
+    case '\r': return (size_t)sprintf(o, "\\r");
+    case '\t': return (size_t)sprintf(o, "\\t");
+    case '\b': return (size_t)sprintf(o, "\\b");
+    case '\f': return (size_t)sprintf(o, "\\f");
+    default:
+        if (c < 0x20)
+            return (size_t)sprintf(o, "\\u%04x", c);
+        *o = (char)c;
+        return 1;
+    }
+}
+
+/* The writer scans 8 bytes at a time: every byte value, at every offset of strings of
+ * every length up to three words and a tail, must come out as the byte-wise reference. */
+Test(json_out, every_byte_at_every_offset_escapes_like_the_reference)
+{
+    char in[40], want[40 * 6 + 3];
+    for (size_t len = 1; len <= sizeof in; len++) {
+        for (size_t at = 0; at < len; at++) {
+            for (int c = 0; c < 256; c++) {
+                for (size_t i = 0; i < len; i++)
+                    in[i] = (char)(i == at ? c : 'a' + (char)(i % 26));
+                size_t o = 0;
+                want[o++] = '"';
+                for (size_t i = 0; i < len; i++)
+                    o += ref_escape((unsigned char)in[i], want + o);
+                want[o++] = '"';
+                want[o] = '\0';
+                json_t *j = json_stringn_nocheck(in, len);
+                tern_buf b = {0};
+                int rc = tern_json_dump(&b, j);
+                json_decref(j);
+                cr_assert_eq(rc, 0);
+                cr_assert(b.len == o && memcmp(b.p, want, o) == 0,
+                          "len %zu, byte 0x%02x at %zu: %.*s, want %s", len, c, at, (int)b.len,
+                          b.p, want);
+                tern_buf_free(&b);
+            }
+        }
+    }
 }
 
 Test(json_out, nan_and_infinity_are_refused)
