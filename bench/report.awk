@@ -3,11 +3,14 @@
 #   awk -F'\t' -v what=main -v table=w1 -f bench/report.awk ceiling.tsv runs.tsv
 #
 # runs.tsv:    table round server endpoint conns rps p50_ms p99_ms errors cpu_us hwm_kb
-# ceiling.tsv: table kind threads events_per_s   (kind: point, pairs)
+# ceiling.tsv: table round kind threads events_per_s   (kind: point, pairs)
 # what:  main    one row per (endpoint, server): median req/s over rounds and min-max,
 #                medians of p50/p99 and CPU per request, summed errors, largest peak RSS,
 #                and on tern's rows its ratios to h2o-bare and FastAPI
 #        ceiling tern against the database ceiling measured with sysbench
+# Ratios are paired: tern's figure over the peer's (or the ceiling's) of the same round,
+# the median of those per-round ratios. Both ran within a minute or two of each other,
+# so the VM's drift over a run (up to 1.5x) cancels out of each pair.
 #        goals   the performance goals, each with the measured value and PASS/MISS
 #        sweep   requests/s per endpoint, connection count and server
 #        pipe    pipelined /plaintext per server
@@ -40,10 +43,30 @@ function fmt2(x) { return x == "" ? "n/a" : sprintf("%.2f", x) }
 function per_request(ep,   m) { return match(ep, /queries=[0-9]+/) ? substr(ep, RSTART + 8, RLENGTH - 8) + 0 : 1 }
 # (an awk array grows on every lookup: test with "in" first, so no empty rows appear)
 function rps_of(t, ep, s,   k) { k = t SUBSEP ep SUBSEP s; return (k in RPS) ? median(RPS[k]) : "" }
-function cpu_of(t, ep, s,   k) { k = t SUBSEP ep SUBSEP s; return (k in CPU) ? median(CPU[k]) : "" }
-function ceiling_for(ep,   k) {
-    k = table SUBSEP (ep ~ /^\/updates/ ? "pairs" : "point")
-    return (k in CEIL) && CEIL[k] != "-" ? CEIL[k] : ""
+function kind_of(ep) { return ep ~ /^\/updates/ ? "pairs" : "point" }
+function ceiling_for(ep,   k) { k = table SUBSEP kind_of(ep); return (k in CEIL) ? median(CEIL[k]) : "" }
+# the median over rounds of (what a's server did ÷ what b's did) in the same round; what:
+# RPS or CPU, a and b servers ("ceiling" for b: the sysbench figure of that round, the
+# endpoint's req/s then counted in queries)
+function val(what, k) {
+    if (what == "CPU") return (k in CPUR) ? CPUR[k] : ""
+    return (k in RPSR) ? RPSR[k] : ""
+}
+function paired(what, t, ep, a, b,   r, x, y, k, list) {
+    list = ""
+    for (r = 1; r <= MAXROUND; r++) {
+        x = val(what, t SUBSEP ep SUBSEP a SUBSEP r)
+        if (x == "") continue
+        if (b == "ceiling") {
+            k = t SUBSEP kind_of(ep) SUBSEP r
+            if (!(k in CEILR)) continue
+            x *= per_request(ep); y = CEILR[k]
+        } else {
+            y = val(what, t SUBSEP ep SUBSEP b SUBSEP r)
+        }
+        if (y != "" && y + 0 > 0) list = list " " x / y
+    }
+    return median(list)
 }
 function goal(name, value, op, bound,   ok) {
     if (value == "") { printf "| %s | n/a | %s %s | MISS (no data) |\n", name, op, bound; return }
@@ -51,7 +74,11 @@ function goal(name, value, op, bound,   ok) {
     printf "| %s | %.2f | %s %s | %s |\n", name, value, op, bound, ok ? "PASS" : "MISS"
 }
 
-FILENAME ~ /ceiling/ { CEIL[$1 SUBSEP $2] = $4; THREADS[$1 SUBSEP $2] = $3; next }
+FILENAME ~ /ceiling/ {
+    THREADS[$1 SUBSEP $3] = $4
+    if ($5 != "-") { add(CEIL, $1 SUBSEP $3, $5); CEILR[$1 SUBSEP $3 SUBSEP $2] = $5 }
+    next
+}
 {
     k = $1 SUBSEP $4 SUBSEP $3
     if (!(($1 SUBSEP $4) in SEEN_EP)) { SEEN_EP[$1 SUBSEP $4] = 1; EPS[$1] = EPS[$1] " " $4 }
@@ -59,6 +86,9 @@ FILENAME ~ /ceiling/ { CEIL[$1 SUBSEP $2] = $4; THREADS[$1 SUBSEP $2] = $3; next
     if ($6 == "-") { FAILED[k]++; next }
     add(RPS, k, $6); add(P50, k, $7); add(P99, k, $8); ERR[k] += $9
     if ($10 != "-") add(CPU, k, $10)
+    RPSR[k SUBSEP $2] = $6
+    if ($10 != "-") CPUR[k SUBSEP $2] = $10
+    if ($2 + 0 > MAXROUND) MAXROUND = $2 + 0
     if ($11 + 0 > HWM[k] + 0) HWM[k] = $11
     KC = $1 SUBSEP $4 SUBSEP $5 SUBSEP $3; add(RPSC, KC, $6)
 }
@@ -75,10 +105,10 @@ END {
             if (!(k in RPS)) { printf "| %s | %s | failed | | | | | | | | |\n", E[i], S[j]; continue }
             vs_bare = vs_fa = ""
             if (S[j] == "tern") {
-                rb = ratio(rps_of(table, E[i], "tern"), rps_of(table, E[i], "h2o-bare"))
-                cb = ratio(cpu_of(table, E[i], "tern"), cpu_of(table, E[i], "h2o-bare"))
+                rb = paired("RPS", table, E[i], "tern", "h2o-bare")
+                cb = paired("CPU", table, E[i], "tern", "h2o-bare")
                 if (rb != "") vs_bare = sprintf("%.2f, %s", rb, fmt2(cb))
-                rf = ratio(rps_of(table, E[i], "tern"), rps_of(table, E[i], "fastapi"))
+                rf = paired("RPS", table, E[i], "tern", "fastapi")
                 if (rf != "") vs_fa = sprintf("%.2f", rf)
             }
             printf "| %s | %s | %s | %s-%s | %.2f | %.2f | %d%s | %s | %.1f | %s | %s |\n",
@@ -87,29 +117,30 @@ END {
                 (k in CPU) ? sprintf("%.1f", median(CPU[k])) : "n/a", HWM[k] / 1024, vs_bare, vs_fa
         }
     } else if (what == "ceiling") {
-        print "| endpoint | tern queries/s (or pairs/s) | database ceiling (sysbench) | tern ÷ ceiling |"
+        print "| endpoint | tern queries/s (or pairs/s), median | database ceiling (sysbench), median | tern ÷ ceiling, same round |"
         print "| --- | ---: | ---: | ---: |"
         for (i = 1; i <= ne; i++) {
             if (E[i] !~ /^\/(db|queries|updates)/) continue
             r = rps_of(table, E[i], "tern"); c = ceiling_for(E[i])
             q = r == "" ? "" : r * per_request(E[i])
             printf "| %s | %s | %s %s | %s |\n", E[i], q == "" ? "n/a" : num(q),
-                c == "" ? "n/a" : num(c), E[i] ~ /^\/updates/ ? "pairs/s" : "selects/s", fmt2(ratio(q, c))
+                c == "" ? "n/a" : num(c), E[i] ~ /^\/updates/ ? "pairs/s" : "selects/s",
+                fmt2(paired("RPS", table, E[i], "tern", "ceiling"))
         }
     } else if (what == "goals") {
         print "| goal | measured | bound | verdict |"
         print "| --- | ---: | ---: | --- |"
         for (i = 1; i <= ne; i++) {
-            e = E[i]; tr = rps_of(table, e, "tern"); fa = rps_of(table, e, "fastapi")
+            e = E[i]
             if (e == "/json" || e == "/plaintext") {
-                goal(e " req/s ÷ h2o-bare", ratio(tr, rps_of(table, e, "h2o-bare")), ">=", 0.9)
-                goal(e " CPU/req ÷ h2o-bare", ratio(cpu_of(table, e, "tern"), cpu_of(table, e, "h2o-bare")), "<=", 1.15)
+                goal(e " req/s ÷ h2o-bare", paired("RPS", table, e, "tern", "h2o-bare"), ">=", 0.9)
+                goal(e " CPU/req ÷ h2o-bare", paired("CPU", table, e, "tern", "h2o-bare"), "<=", 1.15)
             }
             want = e == "/db" ? 4 : e == "/queries?queries=20" ? 2.5 : e == "/updates?queries=20" ? 1.5 : \
                    e == "/fortunes" ? 5 : e == "/red" ? 8 : 0
-            if (want) goal(e " req/s ÷ FastAPI", ratio(tr, fa), ">=", want)
+            if (want) goal(e " req/s ÷ FastAPI", paired("RPS", table, e, "tern", "fastapi"), ">=", want)
             bound = e == "/db" ? 0.6 : (e == "/queries?queries=20" || e == "/updates?queries=20") ? 0.8 : 0
-            if (bound) goal(e " ÷ database ceiling", ratio(tr == "" ? "" : tr * per_request(e), ceiling_for(e)), ">=", bound)
+            if (bound) goal(e " ÷ database ceiling", paired("RPS", table, e, "tern", "ceiling"), ">=", bound)
         }
     } else if (what == "sweep") {
         nc = split(CONNS[table], C, " ")

@@ -17,8 +17,9 @@
 #      p50/p99 latency, errors (non-2xx + socket errors), server CPU seconds per request
 #      (utime+stime of the server and its child processes, /proc/PID/stat) and peak RSS
 #      (VmHWM, reset before each run through /proc/PID/clear_refs);
-#   4. the database ceiling at the same connection count (sysbench, bench/sysbench/):
-#      point selects (for /db, /queries) and select+update pairs (for /updates);
+#   4. the database ceiling at the same connection count (sysbench, bench/sysbench/),
+#      in every round right before the first endpoint that is compared with it: point
+#      selects (for /db, /queries) and select+update pairs (for /updates);
 #   5. a connection sweep for /json and /db, and pipelined /plaintext (bench/pipeline.lua);
 #   6. writes the tables, the goals and the commands to RESULTS (between marker lines,
 #      keeping the rest of the file) and a chart (gnuplot).
@@ -74,7 +75,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/tern-bench.XXXXXX")
 RESULTS=${RESULTS:-$([ "$QUICK" = 1 ] && echo "$WORK/RESULTS.md" || echo "$root/bench/RESULTS.md")}
 CHART=${CHART:-$([ "$QUICK" = 1 ] && echo "$WORK/results.png" || echo "$root/bench/results.png")}
 DATA=$WORK/runs.tsv       # table round server endpoint conns rps p50 p99 errors cpu_us hwm_kb
-CEIL=$WORK/ceiling.tsv    # table kind threads events_per_s
+CEIL=$WORK/ceiling.tsv    # table round kind threads events_per_s
 : > "$DATA"; : > "$CEIL"
 
 # ------------------------------------------------------------- processes, cleanup
@@ -256,6 +257,14 @@ servers_for() {
     esac
 }
 
+# ceiling_kind ENDPOINT: which database ceiling it is compared with (none: empty)
+ceiling_kind() {
+    case $1 in
+        /db | /queries*) echo point ;;
+        /updates*)       echo pairs ;;
+    esac
+}
+
 start_servers() { # workers
     local w=$1 p
     p=$(free_port)
@@ -278,17 +287,17 @@ stop_servers() {
     for name in "${!SERVER_PID[@]}"; do stop_server "$name"; done
 }
 
-# sysbench_ceiling TABLE KIND SCRIPT THREADS: the database's own rate, same statements
+# sysbench_ceiling TABLE ROUND KIND SCRIPT THREADS: the database's own rate, same statements
 sysbench_ceiling() {
-    local table=$1 kind=$2 script=$3 threads=$4 out eps
-    out=$WORK/sysbench.$table.$kind.txt
+    local table=$1 round=$2 kind=$3 script=$4 threads=$5 out eps
+    out=$WORK/sysbench.$table.r$round.$kind.txt
     timeout -k 5 $((DURATION + 60)) sysbench "bench/sysbench/$script" --mysql-host=127.0.0.1 \
         --mysql-port="$MYSQL_PORT" --mysql-user=benchmarkdbuser --mysql-password=benchmarkdbpass \
         --mysql-db=hello_world --threads="$threads" --time="$DURATION" run > "$out" 2>&1 ||
         echo "bench/run.sh: sysbench $script failed (see $out)" >&2
     eps=$(awk '/transactions:/ { gsub(/[(]/, "", $3); print $3 }' "$out")
-    printf '%s\t%s\t%s\t%s\n' "$table" "$kind" "$threads" "${eps:--}" >> "$CEIL"
-    say "ceiling $table $kind, $threads connections: ${eps:-failed} per s"
+    printf '%s\t%s\t%s\t%s\t%s\n' "$table" "$round" "$kind" "$threads" "${eps:--}" >> "$CEIL"
+    say "ceiling $table r$round $kind, $threads connections: ${eps:-failed} per s"
 }
 
 report() { # WHAT TABLE
@@ -327,8 +336,6 @@ read -r -a EP_LIST <<< "$ENDPOINTS"
 for w in $WORKERS_LIST; do
     table=w$w
     say "table $table: $w worker(s) each, wrk -t$THREADS -c$CONNECTIONS, $ROUNDS round(s) of ${DURATION}s"
-    sysbench_ceiling "$table" point point_select.lua $((POOL * w))
-    sysbench_ceiling "$table" pairs select_update.lua $((POOL * w))
     start_servers "$w"
     say "warm-up: ${WARMUP}s per endpoint and server"
     if [ "$WARMUP" -gt 0 ]; then
@@ -340,7 +347,17 @@ for w in $WORKERS_LIST; do
         done
     fi
     for round in $(seq 1 "$ROUNDS"); do
+        ceilings_done=" "
         for ep in "${EP_LIST[@]}"; do
+            # the ceiling an endpoint is compared with, measured minutes rather than a
+            # table apart from it: the machine's speed drifts (report.awk pairs by round)
+            kind=$(ceiling_kind "$ep")
+            if [ -n "$kind" ] && [[ $ceilings_done != *" $kind "* ]]; then
+                script=point_select.lua
+                [ "$kind" = pairs ] && script=select_update.lua
+                sysbench_ceiling "$table" "$round" "$kind" "$script" $((POOL * w))
+                ceilings_done="$ceilings_done$kind "
+            fi
             order=$(servers_for "$ep")
             # every other round the other way round, so no server always goes first
             [ $((round % 2)) = 1 ] || order=$(echo "$order" | awk '{ for (i = NF; i; i--) printf "%s ", $i }')
