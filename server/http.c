@@ -121,8 +121,9 @@ static tern_req *req_get(tern_worker *w)
         w->free_reqs = req->pool_next;
     else if (!(req = malloc(sizeof(*req))))
         return NULL;
-    /* everything before the inline arena buffer is per-request state */
-    memset(req, 0, offsetof(tern_req, arena_inline));
+    /* everything before the captures is per-request state (the captures are written
+     * before they are read, and clearing them was a third of this memset) */
+    memset(req, 0, offsetof(tern_req, captures));
     tern_arena_init(&req->arena, req->arena_inline, sizeof req->arena_inline);
     req->worker = w;
     req->live_next = w->live;

@@ -46,8 +46,7 @@ struct tern_req {
     const char *path;         /**< arena copy, no query */
     const char *query;        /**< arena copy without '?', "" when none */
     size_t path_len, query_len;
-    tern_capture captures[TERN_ROUTER_MAX_CAPTURES];
-    size_t ncaptures;
+    size_t ncaptures;         /**< captures[0..ncaptures) are this request's */
     tern_param_value *values; /**< one per route->params.decls */
     tern_query qparsed;
     bool qparsed_ok;
@@ -70,6 +69,9 @@ struct tern_req {
     tern_req *live_next, *live_prev; /**< the worker's list of requests in flight */
     bool shutting_down;              /**< cancelled by the end of a drain: answer 503 */
     struct tern_req_mw *mw;          /**< dependency values, background tasks, stream */
+    /* not cleared per request (req_get clears what comes before): only the first
+     * ncaptures are ever read */
+    tern_capture captures[TERN_ROUTER_MAX_CAPTURES];
     _Alignas(16) unsigned char arena_inline[TERN_REQ_ARENA_INLINE];
 };
 

@@ -43,6 +43,9 @@ static uint64_t mix(uint64_t x)
     return x ^ (x >> 31);
 }
 
+/* The header's name, shared by every response (h2o reads it, never frees it). */
+static h2o_iovec_t header_iov = {(char *)header_name, sizeof header_name - 1};
+
 size_t tern__req_id_assign(tern_req_id_gen *g, h2o_req_t *hreq, char out[TERN_REQ_ID_MAX + 1])
 {
     static const char hex[] = "0123456789abcdef";
@@ -58,11 +61,13 @@ size_t tern__req_id_assign(tern_req_id_gen *g, h2o_req_t *hreq, char out[TERN_RE
             out[len] = hex[v & 15];
     }
     out[len] = '\0';
-    /* the header's value lives in the request's pool (h2o sends it after this returns) */
+    /* appended directly: h2o_add_header_by_str would allocate a copy of the name for
+     * every response; the value lives in the request's pool (sent after this returns) */
     char *v = h2o_mem_alloc_pool(&hreq->pool, len);
     memcpy(v, out, len);
-    h2o_add_header_by_str(&hreq->pool, &hreq->res.headers, header_name, sizeof header_name - 1, 0,
-                          NULL, v, len);
+    h2o_vector_reserve(&hreq->pool, &hreq->res.headers, hreq->res.headers.size + 1);
+    hreq->res.headers.entries[hreq->res.headers.size++] =
+        (h2o_header_t){.name = &header_iov, .orig_name = NULL, .value = h2o_iovec_init(v, len)};
     return len;
 }
 
