@@ -14,8 +14,10 @@
  * member whose request is cancelled or times out leaves its slot, and the leader skips
  * or frees what was meant for it. When the leader itself gives up before it has a
  * connection (its request's deadline or cancellation), the others start over on their
- * own; when its connection fails mid-batch, statements not answered fail as a lost
- * connection would fail them. */
+ * own; once the batch is sent, the leader's cancellation and deadline wait until the
+ * answers are in (bounded by the statement timeout), so they cannot cost the others
+ * their statements; when the connection fails mid-batch, statements not answered fail
+ * as a lost connection would fail them. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@
 #include "tern/error.h"
 #include "mysql_pipe.h"
 #include "mysql_pool.h"
+#include "scheduler.h"
 
 /* Most statements in one batch: a full batch stops taking members (the next caller
  * opens a new one), which bounds one write and one member's wait behind the others. */
@@ -140,8 +143,17 @@ static void run_batch(sql_batch *b, tern_sql_conn *l)
         for (k = 0; nargs && k < count; k++) /* no arguments: no array to copy into */
             memcpy(args + k * nargs, b->slots[idx[k]].args, nargs * sizeof *args);
         memset(res, 0, sizeof res);
-        pool_op_end(c->pool, c,
-                    pipe_run(c, b->sql, args, nargs, count, results, res, codes, msgs));
+        /* The other members' statements are in flight too: the leader's own request
+         * being cancelled or running out of time must not drop the connection under
+         * them. Shielded, the pass is bounded by the statement timeout instead (without
+         * one it is not shielded: nothing else would bound it). */
+        bool shield = c->pool->o.query_timeout_ms > 0;
+        if (shield)
+            tern__shield_begin();
+        int prc = pipe_run(c, b->sql, args, nargs, count, results, res, codes, msgs);
+        if (shield)
+            tern__shield_end();
+        pool_op_end(c->pool, c, prc);
     }
     for (k = 0; k < count; k++) {
         batch_slot *s = &b->slots[idx[k]];

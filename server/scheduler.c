@@ -335,7 +335,7 @@ static void on_timer(uv_timer_t *h)
 /* One timer per task covers both limits of a wait: whichever comes first. */
 static void arm_timer(tern_task *t, int64_t timeout_ms, uint64_t now)
 {
-    uint64_t deadline = t->scope->deadline;
+    uint64_t deadline = t->shield ? 0 : t->scope->deadline;
     uint64_t due = UINT64_MAX;
     unsigned char kind = 0;
     if (timeout_ms >= 0) {
@@ -360,6 +360,8 @@ int tern__wait_check(void)
     if (!t)
         return 0;
     tern_scope *sc = t->scope;
+    if (t->shield)
+        return 0;
     if (t->cancelled || sc->cancelled)
         return TERN_ECANCELED;
     if (sc->deadline && uv_now(t->sched->loop) >= sc->deadline) {
@@ -412,8 +414,20 @@ void tern_task_cancel(tern_task *t)
     if (t->done)
         return;
     t->cancelled = true;
-    if (t->waiting)
+    if (t->waiting && !t->shield)
         tern__wake((tern_waiter){t, t->gen}, TERN_ECANCELED);
+}
+
+void tern__shield_begin(void)
+{
+    if (cur_task)
+        cur_task->shield++;
+}
+
+void tern__shield_end(void)
+{
+    if (cur_task && cur_task->shield)
+        cur_task->shield--;
 }
 
 void tern_scope_defer(tern_scope *sc, tern_scope_cleanup *node, void (*fn)(void *), void *arg)

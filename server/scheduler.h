@@ -67,6 +67,7 @@ struct tern_task {
     bool queued;                   /**< on the ready queue */
     bool done;                     /**< fn returned */
     bool cancelled;                /**< tern_task_cancel was called */
+    unsigned shield;               /**< > 0: cancellation and the deadline wait (shield_begin) */
     bool timer_armed;              /**< timer runs for the current wait */
     unsigned char timer_kind;      /**< what the timer stands for: own timeout or deadline */
     tern_task *ready_next;         /**< ready queue link */
@@ -161,6 +162,16 @@ int tern__wait(int64_t timeout_ms);
  *  TERN_ETIMEDOUT (the deadline passed; marks the scope timed out), or 0. Lets an
  *  operation refuse to start work it could never wait for. */
 int tern__wait_check(void);
+
+/** Until the matching tern__shield_end, the current task's waits ignore its
+ *  cancellation and its scope's deadline (both still count at the first wait after):
+ *  for work whose interruption would hurt others, like a batch of other requests'
+ *  statements in flight. Only around waits that have a bound of their own. Nests; no-op
+ *  outside a task. */
+void tern__shield_begin(void);
+
+/** Ends the innermost tern__shield_begin. */
+void tern__shield_end(void);
 
 /** Wakes w.task with code if it is still in the wait w.gen (else nothing). Safe from
  *  any callback on the scheduler's thread; never switches stacks. */

@@ -2,7 +2,8 @@
  * callers that come while every connection is busy share one batch (only its leader
  * queues for a connection) and each gets its own rows; each statement of a batch keeps
  * its own error (duplicate keys) and affected rows; a cancelled member leaves its slot;
- * a leader cancelled before it has a connection sends the others to start over; with
+ * a leader cancelled before it has a connection sends the others to start over, one
+ * cancelled while the batch is in flight costs nobody their statement; with
  * a free connection a call just runs; with the server gone every member fails fast.
  *
  * The pools have one connection, and the test holds it while the callers arrive, so
@@ -213,6 +214,54 @@ static void *cancelled_main(void *arg)
 Test(mysql_batch, cancelled_members_leave_and_the_others_start_over)
 {
     run(cancelled_main);
+}
+
+/* ---- the leader cancelled while the batch is in flight ---- */
+
+static void *in_flight_main(void *arg)
+{
+    (void)arg;
+    if (!(pool = open_pool()))
+        return NULL;
+    enum { N = 5 };
+    member m[N] = {0};
+    tern_task *tasks[N];
+    for (int i = 0; i < N; i++) /* five statements of 0.15 s each, one after another */
+        m[i] = (member){.sql = "SELECT ? AS k, SLEEP(0.15) AS s", .args = {TERN_I64(i)},
+                        .nargs = 1};
+    tern_sql_conn *held;
+    int rc = tern_sql_acquire(pool, &held);
+    CHECK(rc == 0, "acquire: %d (%s)", rc, tern_errmsg());
+    if (rc < 0)
+        return NULL;
+    for (int i = 0; i < N; i++)
+        CHECK((tasks[i] = tern_spawn(call, &m[i])) != NULL, "spawn %d", i);
+    tern_sleep(100);
+    tern_sql_release(held); /* the leader takes it and sends all five */
+    tern_sleep(200);        /* the second statement is running */
+    tern_task_cancel(tasks[0]);
+    for (int i = 0; i < N; i++)
+        tern_task_join(tasks[i], NULL);
+    for (int i = 0; i < N; i++) {
+        /* the leader's own statement was answered too: its request sees the
+         * cancellation at its next wait */
+        CHECK(m[i].rc == 0 &&
+                  json_integer_value(json_object_get(json_array_get(m[i].rows, 0), "k")) == i,
+              "member %d: rc %d (%s)", i, m[i].rc, m[i].err);
+        json_decref(m[i].rows);
+    }
+    tern_pool_stats st;
+    tern_sql_pool_stats(pool, &st);
+    CHECK(st.in_use == 0 && st.waiting == 0 && st.idle == 1,
+          "after: %u in use, %u waiting, %u idle (the connection must survive)", st.in_use,
+          st.waiting, st.idle);
+    tern_sql_pool_free(pool);
+    return NULL;
+}
+
+Test(mysql_batch, leader_cancelled_in_flight_costs_nobody_their_statement)
+{
+    run(in_flight_main);
 }
 
 /* ---- alone, and with the server gone ---- */

@@ -413,6 +413,45 @@ Test(task, cancel_ends_a_sleep_with_ecanceled)
     cr_assert_eq(cancel_join_result, (void *)7);
 }
 
+/* A shielded wait runs to its own end through a cancellation; the next wait after the
+ * shield fails at once. */
+static int shielded_rc[2] = {1, 1};
+static uint64_t shielded_spent;
+
+static void *shielded_sleeper(void *arg)
+{
+    (void)arg;
+    uint64_t t0 = wall_ms();
+    tern__shield_begin();
+    shielded_rc[0] = tern_sleep(200);
+    tern__shield_end();
+    shielded_spent = wall_ms() - t0;
+    shielded_rc[1] = tern_sleep(5000);
+    return NULL;
+}
+
+static void *cancel_shielded(void *arg)
+{
+    (void)arg;
+    tern_task *t = tern_spawn(shielded_sleeper, NULL);
+    tern_sleep(50);
+    tern_task_cancel(t);
+    tern_task_join(t, NULL);
+    return NULL;
+}
+
+Test(task, a_shielded_wait_outlasts_cancellation_and_the_next_wait_sees_it)
+{
+    uint64_t t0 = wall_ms();
+    run(cancel_shielded, NULL);
+    cr_assert_eq(shielded_rc[0], 0, "the shielded sleep returned %d", shielded_rc[0]);
+    cr_assert_geq(shielded_spent, 190, "the shielded sleep lasted only %llu ms",
+                  (unsigned long long)shielded_spent);
+    cr_assert_eq(shielded_rc[1], TERN_ECANCELED, "the sleep after the shield returned %d",
+                 shielded_rc[1]);
+    cr_assert_lt(wall_ms() - t0, 2000);
+}
+
 static int early_cancel_rc[2] = {1, 1};
 static uint64_t early_cancel_spent;
 
