@@ -14,10 +14,10 @@
  * member whose request is cancelled or times out leaves its slot, and the leader skips
  * or frees what was meant for it. When the leader itself gives up before it has a
  * connection (its request's deadline or cancellation), the others start over on their
- * own; once the batch is sent, the leader's cancellation and deadline wait until the
- * answers are in (bounded by the statement timeout), so they cannot cost the others
- * their statements; when the connection fails mid-batch, statements not answered fail
- * as a lost connection would fail them. */
+ * own; once the batch is sent, the leader's cancellation (its client gone) waits while
+ * another member still waits for its answer, so it cannot cost them their statements
+ * (deadlines and the statement timeout still end the pass); when the connection fails
+ * mid-batch, statements not answered fail as a lost connection would fail them. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +54,7 @@ typedef struct sql_batch {
     size_t n;
     int refs;
     bool open;
+    tern_task *leader; /* while the batch is in flight: the task that runs it */
     batch_slot slots[BATCH_MAX];
 } sql_batch;
 
@@ -120,6 +121,16 @@ static int take(batch_slot *s, json_t **rows, tern_sql_result *res)
     return s->rc;
 }
 
+/* Whether a member other than the leader still waits for its outcome. */
+static bool others_wait(void *arg)
+{
+    const sql_batch *b = arg;
+    for (size_t i = 1; i < b->n; i++)
+        if (!b->slots[i].gone && !b->slots[i].done)
+            return true;
+    return false;
+}
+
 /* Runs the batch's live statements on c and fills their slots. */
 static void run_batch(sql_batch *b, tern_sql_conn *l)
 {
@@ -143,16 +154,14 @@ static void run_batch(sql_batch *b, tern_sql_conn *l)
         for (k = 0; nargs && k < count; k++) /* no arguments: no array to copy into */
             memcpy(args + k * nargs, b->slots[idx[k]].args, nargs * sizeof *args);
         memset(res, 0, sizeof res);
-        /* The other members' statements are in flight too: the leader's own request
-         * being cancelled or running out of time must not drop the connection under
-         * them. Shielded, the pass is bounded by the statement timeout instead (without
-         * one it is not shielded: nothing else would bound it). */
-        bool shield = c->pool->o.query_timeout_ms > 0;
-        if (shield)
-            tern__shield_begin();
+        /* The other members' statements are in flight too: the leader's request being
+         * cancelled (its client gone) must not drop the connection under them while
+         * any of them still waits. Deadlines and the statement timeout still apply. */
+        b->leader = tern__current();
+        tern__shield_begin(others_wait, b);
         int prc = pipe_run(c, b->sql, args, nargs, count, results, res, codes, msgs);
-        if (shield)
-            tern__shield_end();
+        tern__shield_end();
+        b->leader = NULL;
         pool_op_end(c->pool, c, prc);
     }
     for (k = 0; k < count; k++) {
@@ -227,6 +236,7 @@ static int follow(sql_batch *b, json_t **rows, tern_sql_result *res, const tern_
         /* our own deadline or cancellation: the slot stays with the batch */
         s->gone = true;
         s->args = NULL;
+        tern__shield_check(b->leader); /* a cancelled leader may have run on for us */
         batch_unref(b);
         return code < 0 ? code : TERN_ECANCELED;
     }

@@ -335,7 +335,7 @@ static void on_timer(uv_timer_t *h)
 /* One timer per task covers both limits of a wait: whichever comes first. */
 static void arm_timer(tern_task *t, int64_t timeout_ms, uint64_t now)
 {
-    uint64_t deadline = t->shield ? 0 : t->scope->deadline;
+    uint64_t deadline = t->scope->deadline;
     uint64_t due = UINT64_MAX;
     unsigned char kind = 0;
     if (timeout_ms >= 0) {
@@ -354,15 +354,19 @@ static void arm_timer(tern_task *t, int64_t timeout_ms, uint64_t now)
     uv_timer_start(&t->timer, on_timer, due - now, 0);
 }
 
+/* Whether a cancellation of t waits for now (tern__shield_begin). */
+static bool shielded(const tern_task *t)
+{
+    return t->shield && t->shield(t->shield_arg);
+}
+
 int tern__wait_check(void)
 {
     tern_task *t = cur_task;
     if (!t)
         return 0;
     tern_scope *sc = t->scope;
-    if (t->shield)
-        return 0;
-    if (t->cancelled || sc->cancelled)
+    if ((t->cancelled || sc->cancelled) && !shielded(t))
         return TERN_ECANCELED;
     if (sc->deadline && uv_now(t->sched->loop) >= sc->deadline) {
         sc->timed_out = true;
@@ -414,20 +418,29 @@ void tern_task_cancel(tern_task *t)
     if (t->done)
         return;
     t->cancelled = true;
-    if (t->waiting && !t->shield)
+    if (t->waiting && !shielded(t))
         tern__wake((tern_waiter){t, t->gen}, TERN_ECANCELED);
 }
 
-void tern__shield_begin(void)
+void tern__shield_begin(bool (*keep)(void *), void *arg)
 {
-    if (cur_task)
-        cur_task->shield++;
+    if (!cur_task)
+        return;
+    assert(!cur_task->shield && "tern__shield_begin does not nest");
+    cur_task->shield = keep;
+    cur_task->shield_arg = arg;
 }
 
 void tern__shield_end(void)
 {
-    if (cur_task && cur_task->shield)
-        cur_task->shield--;
+    if (cur_task)
+        cur_task->shield = NULL;
+}
+
+void tern__shield_check(tern_task *t)
+{
+    if (t && !t->done && t->waiting && (t->cancelled || t->scope->cancelled) && !shielded(t))
+        tern__wake((tern_waiter){t, t->gen}, TERN_ECANCELED);
 }
 
 void tern_scope_defer(tern_scope *sc, tern_scope_cleanup *node, void (*fn)(void *), void *arg)

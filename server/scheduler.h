@@ -67,7 +67,8 @@ struct tern_task {
     bool queued;                   /**< on the ready queue */
     bool done;                     /**< fn returned */
     bool cancelled;                /**< tern_task_cancel was called */
-    unsigned shield;               /**< > 0: cancellation and the deadline wait (shield_begin) */
+    bool (*shield)(void *);        /**< set: cancellation waits while shield(shield_arg) */
+    void *shield_arg;              /**< what shield is asked about */
     bool timer_armed;              /**< timer runs for the current wait */
     unsigned char timer_kind;      /**< what the timer stands for: own timeout or deadline */
     tern_task *ready_next;         /**< ready queue link */
@@ -163,15 +164,20 @@ int tern__wait(int64_t timeout_ms);
  *  operation refuse to start work it could never wait for. */
 int tern__wait_check(void);
 
-/** Until the matching tern__shield_end, the current task's waits ignore its
- *  cancellation and its scope's deadline (both still count at the first wait after):
- *  for work whose interruption would hurt others, like a batch of other requests'
- *  statements in flight. Only around waits that have a bound of their own. Nests; no-op
- *  outside a task. */
-void tern__shield_begin(void);
+/** Until tern__shield_end, a cancellation of the current task does not end its waits
+ *  for as long as keep(arg) says so (the deadline still does): for work whose
+ *  interruption would hurt others, like a batch of other requests' statements in
+ *  flight. The cancellation counts at the first wait after the shield, or at once when
+ *  keep turns false and tern__shield_check is called. Does not nest; no-op outside a
+ *  task. */
+void tern__shield_begin(bool (*keep)(void *), void *arg);
 
-/** Ends the innermost tern__shield_begin. */
+/** Ends the current task's shield. */
 void tern__shield_end(void);
+
+/** Call when t's keep function may have turned false: a cancelled, shielded t that is
+ *  waiting is then woken with TERN_ECANCELED. */
+void tern__shield_check(tern_task *t);
 
 /** Wakes w.task with code if it is still in the wait w.gen (else nothing). Safe from
  *  any callback on the scheduler's thread; never switches stacks. */

@@ -9,6 +9,7 @@
  * The pools have one connection, and the test holds it while the callers arrive, so
  * they have to batch. Checks on coroutines record with CHECK (loop_check.h). */
 #include <criterion/criterion.h>
+#include <time.h>
 
 #include <errno.h>
 #include <jansson.h>
@@ -262,6 +263,62 @@ static void *in_flight_main(void *arg)
 Test(mysql_batch, leader_cancelled_in_flight_costs_nobody_their_statement)
 {
     run(in_flight_main);
+}
+
+/* ... but once nobody else waits, the cancelled leader stops at once. */
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void *all_gone_main(void *arg)
+{
+    (void)arg;
+    if (!(pool = open_pool()))
+        return NULL;
+    enum { N = 5 };
+    member m[N] = {0};
+    tern_task *tasks[N];
+    for (int i = 0; i < N; i++) /* 1.5 s of statements in all */
+        m[i] = (member){.sql = "SELECT ? AS k, SLEEP(0.3) AS s", .args = {TERN_I64(i)},
+                        .nargs = 1};
+    tern_sql_conn *held;
+    int rc = tern_sql_acquire(pool, &held);
+    CHECK(rc == 0, "acquire: %d (%s)", rc, tern_errmsg());
+    if (rc < 0)
+        return NULL;
+    for (int i = 0; i < N; i++)
+        CHECK((tasks[i] = tern_spawn(call, &m[i])) != NULL, "spawn %d", i);
+    tern_sleep(100);
+    tern_sql_release(held);
+    tern_sleep(100);
+    uint64_t t0 = now_ms();
+    tern_task_cancel(tasks[0]); /* the leader runs on for the others... */
+    tern_sleep(100);
+    for (int i = 1; i < N; i++) /* ...until they are gone too */
+        tern_task_cancel(tasks[i]);
+    for (int i = 0; i < N; i++)
+        tern_task_join(tasks[i], NULL);
+    uint64_t spent = now_ms() - t0;
+    for (int i = 0; i < N; i++) {
+        CHECK(m[i].rc == TERN_ECANCELED && !m[i].rows, "member %d: rc %d", i, m[i].rc);
+        json_decref(m[i].rows);
+    }
+    CHECK(spent < 700, "the leader ran on for %llu ms after everyone left",
+          (unsigned long long)spent);
+    tern_pool_stats st;
+    tern_sql_pool_stats(pool, &st);
+    CHECK(st.in_use == 0 && st.waiting == 0, "after: %u in use, %u waiting", st.in_use,
+          st.waiting);
+    tern_sql_pool_free(pool);
+    return NULL;
+}
+
+Test(mysql_batch, cancelled_leader_stops_once_nobody_else_waits)
+{
+    run(all_gone_main);
 }
 
 /* ---- alone, and with the server gone ---- */
