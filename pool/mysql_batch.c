@@ -153,7 +153,7 @@ static void run_batch(sql_batch *b, tern_sql_conn *l)
     if (c) {
         for (k = 0; nargs && k < count; k++) /* no arguments: no array to copy into */
             memcpy(args + k * nargs, b->slots[idx[k]].args, nargs * sizeof *args);
-        memset(res, 0, sizeof res);
+        memset(res, 0, count * sizeof *res);
         /* The other members' statements are in flight too: the leader's request being
          * cancelled (its client gone) must not drop the connection under them while
          * any of them still waits. Deadlines and the statement timeout still apply. */
@@ -189,14 +189,23 @@ static void run_batch(sql_batch *b, tern_sql_conn *l)
 static int lead(tern_sql_pool *p, json_t **rows, tern_sql_result *res, const char *sql,
                 const tern_sql_arg *args, size_t nargs)
 {
-    sql_batch *b = calloc(1, sizeof *b);
+    /* Not cleared as a whole: a slot is set when its member joins (slots[0..n) are all
+     * that is ever read), and clearing 64 of them for the one or few a batch holds was
+     * most of /db's allocation cost. */
+    sql_batch *b = malloc(sizeof *b);
     if (!b) {
         tern_set_errmsg("mysql: out of memory for a batch");
         return TERN_ENOMEM;
     }
-    *b = (sql_batch){.next = p->batches, .pool = p, .sql = sql, .nargs = nargs, .n = 1,
-                     .refs = 1, .open = true};
-    b->slots[0].args = args;
+    b->next = p->batches;
+    b->pool = p;
+    b->sql = sql;
+    b->nargs = nargs;
+    b->n = 1;
+    b->refs = 1;
+    b->open = true;
+    b->leader = NULL;
+    b->slots[0] = (batch_slot){.args = args};
     p->batches = b;
     tern_sql_conn *l;
     int rc = tern_sql_acquire(p, &l);
@@ -226,8 +235,7 @@ static int lead(tern_sql_pool *p, json_t **rows, tern_sql_result *res, const cha
 static int follow(sql_batch *b, json_t **rows, tern_sql_result *res, const tern_sql_arg *args)
 {
     batch_slot *s = &b->slots[b->n++];
-    s->args = args;
-    s->w = tern__waiter();
+    *s = (batch_slot){.args = args, .w = tern__waiter()};
     b->refs++;
     if (b->n == BATCH_MAX)
         batch_close(b); /* full: the next caller opens a new one */

@@ -361,6 +361,7 @@ static void free_conn(uv_handle_t *h)
     mysql_conn *c = h->data;
     void (*freed)(void *) = c->freed;
     void *arg = c->freed_arg;
+    free(c->pipe_in);
     free(c);
     if (freed)
         freed(arg);

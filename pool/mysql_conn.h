@@ -73,6 +73,8 @@ struct mysql_conn {
     bool suspect;                /**< ping before lending (another connection broke) */
     struct tern_sql_conn *lease; /**< the holder's handle while lent */
     stmt_entry *stmts;           /**< prepared statements, most recently used first */
+    unsigned char *pipe_in;      /**< mysql_pipe.c's read buffer, kept between passes */
+    size_t pipe_in_cap;          /**< its size */
     unsigned nstmts;
     stmt_entry *cursor; /**< the statement an open cursor streams from */
 };
