@@ -77,19 +77,38 @@ static unsigned waiting(void)
     return st.waiting;
 }
 
+/* Takes the pool's one connection and starts n members, which queue behind it (the
+ * first as the batch's leader). false (with a failed CHECK) when it cannot. */
+static bool start_behind_held(member *m, tern_task **tasks, size_t n, tern_sql_conn **held)
+{
+    int rc = tern_sql_acquire(pool, held);
+    CHECK(rc == 0, "acquire: %d (%s)", rc, tern_errmsg());
+    if (rc < 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        CHECK((tasks[i] = tern_spawn(call, &m[i])) != NULL, "spawn %zu", i);
+    tern_sleep(100);
+    return true;
+}
+
+/* Checks that the pool lends nothing and nobody waits, then frees it. */
+static void expect_pool_quiet_and_free(void)
+{
+    tern_pool_stats st;
+    tern_sql_pool_stats(pool, &st);
+    CHECK(st.in_use == 0 && st.waiting == 0, "after: %u in use, %u waiting", st.in_use,
+          st.waiting);
+    tern_sql_pool_free(pool);
+}
+
 /* Holds the pool's one connection while n members start, checks that only one of them
  * queues for a connection, then lets them run. Returns the held connection's release
  * status via the members. */
 static void run_members(member *m, tern_task **tasks, size_t n, void (*meanwhile)(tern_task **))
 {
     tern_sql_conn *held;
-    int rc = tern_sql_acquire(pool, &held);
-    CHECK(rc == 0, "acquire: %d (%s)", rc, tern_errmsg());
-    if (rc < 0)
+    if (!start_behind_held(m, tasks, n, &held))
         return;
-    for (size_t i = 0; i < n; i++)
-        CHECK((tasks[i] = tern_spawn(call, &m[i])) != NULL, "spawn %zu", i);
-    tern_sleep(100);
     CHECK(waiting() == 1, "%u callers queue for a connection (one leader expected)", waiting());
     if (meanwhile)
         meanwhile(tasks);
@@ -204,11 +223,7 @@ static void *cancelled_main(void *arg)
               "member %d after the leader left: rc %d (%s)", i, m[i].rc, m[i].err);
         json_decref(m[i].rows);
     }
-    tern_pool_stats st;
-    tern_sql_pool_stats(pool, &st);
-    CHECK(st.in_use == 0 && st.waiting == 0, "after: %u in use, %u waiting", st.in_use,
-          st.waiting);
-    tern_sql_pool_free(pool);
+    expect_pool_quiet_and_free();
     return NULL;
 }
 
@@ -219,27 +234,33 @@ Test(mysql_batch, cancelled_members_leave_and_the_others_start_over)
 
 /* ---- the leader cancelled while the batch is in flight ---- */
 
+enum { SLEEPERS = 5 };
+
+/* Opens the pool and starts SLEEPERS members of sql (one argument, i) behind its held
+ * connection, then lets the leader take it and send them all. */
+static bool start_sleepers(member *m, tern_task **tasks, const char *sql)
+{
+    if (!(pool = open_pool()))
+        return false;
+    for (int i = 0; i < SLEEPERS; i++)
+        m[i] = (member){.sql = sql, .args = {TERN_I64(i)}, .nargs = 1};
+    tern_sql_conn *held;
+    if (!start_behind_held(m, tasks, SLEEPERS, &held))
+        return false;
+    tern_sql_release(held);
+    return true;
+}
+
 static void *in_flight_main(void *arg)
 {
     (void)arg;
-    if (!(pool = open_pool()))
-        return NULL;
-    enum { N = 5 };
+    enum { N = SLEEPERS };
     member m[N] = {0};
     tern_task *tasks[N];
-    for (int i = 0; i < N; i++) /* five statements of 0.15 s each, one after another */
-        m[i] = (member){.sql = "SELECT ? AS k, SLEEP(0.15) AS s", .args = {TERN_I64(i)},
-                        .nargs = 1};
-    tern_sql_conn *held;
-    int rc = tern_sql_acquire(pool, &held);
-    CHECK(rc == 0, "acquire: %d (%s)", rc, tern_errmsg());
-    if (rc < 0)
+    /* five statements of 0.15 s each, one after another */
+    if (!start_sleepers(m, tasks, "SELECT ? AS k, SLEEP(0.15) AS s"))
         return NULL;
-    for (int i = 0; i < N; i++)
-        CHECK((tasks[i] = tern_spawn(call, &m[i])) != NULL, "spawn %d", i);
-    tern_sleep(100);
-    tern_sql_release(held); /* the leader takes it and sends all five */
-    tern_sleep(200);        /* the second statement is running */
+    tern_sleep(200); /* the second statement is running */
     tern_task_cancel(tasks[0]);
     for (int i = 0; i < N; i++)
         tern_task_join(tasks[i], NULL);
@@ -276,23 +297,11 @@ static uint64_t now_ms(void)
 static void *all_gone_main(void *arg)
 {
     (void)arg;
-    if (!(pool = open_pool()))
-        return NULL;
-    enum { N = 5 };
+    enum { N = SLEEPERS };
     member m[N] = {0};
     tern_task *tasks[N];
-    for (int i = 0; i < N; i++) /* 1.5 s of statements in all */
-        m[i] = (member){.sql = "SELECT ? AS k, SLEEP(0.3) AS s", .args = {TERN_I64(i)},
-                        .nargs = 1};
-    tern_sql_conn *held;
-    int rc = tern_sql_acquire(pool, &held);
-    CHECK(rc == 0, "acquire: %d (%s)", rc, tern_errmsg());
-    if (rc < 0)
+    if (!start_sleepers(m, tasks, "SELECT ? AS k, SLEEP(0.3) AS s")) /* 1.5 s in all */
         return NULL;
-    for (int i = 0; i < N; i++)
-        CHECK((tasks[i] = tern_spawn(call, &m[i])) != NULL, "spawn %d", i);
-    tern_sleep(100);
-    tern_sql_release(held);
     tern_sleep(100);
     uint64_t t0 = now_ms();
     tern_task_cancel(tasks[0]); /* the leader runs on for the others... */
@@ -308,11 +317,7 @@ static void *all_gone_main(void *arg)
     }
     CHECK(spent < 700, "the leader ran on for %llu ms after everyone left",
           (unsigned long long)spent);
-    tern_pool_stats st;
-    tern_sql_pool_stats(pool, &st);
-    CHECK(st.in_use == 0 && st.waiting == 0, "after: %u in use, %u waiting", st.in_use,
-          st.waiting);
-    tern_sql_pool_free(pool);
+    expect_pool_quiet_and_free();
     return NULL;
 }
 
