@@ -75,7 +75,6 @@ function goal(name, value, op, bound,   ok) {
 }
 
 FILENAME ~ /ceiling/ {
-    THREADS[$1 SUBSEP $3] = $4
     if ($5 != "-") { add(CEIL, $1 SUBSEP $3, $5); CEILR[$1 SUBSEP $3 SUBSEP $2] = $5 }
     next
 }
